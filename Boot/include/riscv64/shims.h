@@ -1,0 +1,53 @@
+/*
+ * shims.h (riscv64) - one static inline function per privileged instruction.
+ *
+ * Swift has no inline assembly; these are the only places the hypervisor
+ * touches CSRs, SBI or MMIO directly. CSRs are named by number so that the
+ * assembler needs no H-extension support (RISC-V Privileged Spec v1.12,
+ * table 2.2-2.5). Nothing here has logic beyond the instruction itself.
+ */
+#ifndef RUMKV_RISCV64_SHIMS_H
+#define RUMKV_RISCV64_SHIMS_H
+#include <stdint.h>
+#include "trapframe.h"
+
+#define RV_CSR_READ(num) ({ uint64_t v_; __asm__ volatile("csrr %0, " #num : "=r"(v_)); v_; })
+#define RV_CSR_WRITE(num, val) __asm__ volatile("csrw " #num ", %0" :: "r"((uint64_t)(val)) : "memory")
+
+static inline uint64_t rv_read_sstatus(void) { return RV_CSR_READ(0x100); }
+static inline void rv_write_stvec(uint64_t v) { RV_CSR_WRITE(0x105, v); }
+static inline uint64_t rv_read_time(void) { return RV_CSR_READ(0xC01); }
+static inline void rv_clear_sie_bit(void) { __asm__ volatile("csrci 0x100, 2" ::: "memory"); }
+
+/* H-extension CSRs: hstatus 0x600, hgatp 0x680. Trap if H is absent. */
+static inline uint64_t rv_read_hstatus(void) { return RV_CSR_READ(0x600); }
+static inline uint64_t rv_read_hgatp(void) { return RV_CSR_READ(0x680); }
+static inline void rv_write_hgatp(uint64_t v) { RV_CSR_WRITE(0x680, v); }
+
+static inline void rv_wfi(void) { __asm__ volatile("wfi"); }
+static inline void rv_pause(void) { __asm__ volatile(".insn i 0x0F, 0, x0, x0, 0x010"); }
+static inline void rv_ebreak(void) { __asm__ volatile("ebreak"); }
+static inline void rv_fence(void) { __asm__ volatile("fence rw, rw" ::: "memory"); }
+
+/* Byte-wide MMIO (NS16550 registers). */
+static inline uint8_t rv_mmio_read8(uint64_t addr) { return *(volatile uint8_t *)addr; }
+static inline void rv_mmio_write8(uint64_t addr, uint8_t v) { *(volatile uint8_t *)addr = v; }
+
+/* SBI call (SBI spec v2.0 ch. 3): a7 = extension, a6 = function. */
+struct rv_sbiret { int64_t error; int64_t value; };
+static inline struct rv_sbiret rv_sbi_call(uint64_t ext, uint64_t fid, uint64_t a0, uint64_t a1, uint64_t a2) {
+    register uint64_t r_a0 __asm__("a0") = a0;
+    register uint64_t r_a1 __asm__("a1") = a1;
+    register uint64_t r_a2 __asm__("a2") = a2;
+    register uint64_t r_a6 __asm__("a6") = fid;
+    register uint64_t r_a7 __asm__("a7") = ext;
+    __asm__ volatile("ecall" : "+r"(r_a0), "+r"(r_a1) : "r"(r_a2), "r"(r_a6), "r"(r_a7) : "memory");
+    struct rv_sbiret ret = { (int64_t)r_a0, (int64_t)r_a1 };
+    return ret;
+}
+
+/* Linker-script symbols bounding the hypervisor image. */
+extern char __image_start[], __image_end[];
+static inline uint64_t rv_image_start(void) { return (uint64_t)__image_start; }
+static inline uint64_t rv_image_end(void) { return (uint64_t)__image_end; }
+#endif

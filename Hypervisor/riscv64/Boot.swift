@@ -1,0 +1,48 @@
+// Boot (riscv64): from the firmware's hand-off to the portable core.
+//
+// Validates the device tree OpenSBI passed, finds the console UART, records
+// memory and harts, reserves the hypervisor image and the DTB itself, checks
+// the H-extension and starts `Hypervisor<RISCV64>`.
+
+import ArchShims
+import RumkvCore
+
+@_cdecl("rumkv_main")
+func rumkvMain(_ hartID: UInt64, _ dtbAddress: UInt64) -> Never {
+    typealias H = Hypervisor<RISCV64>
+    guard dtbAddress != 0, dtbAddress & 7 == 0,
+          let total = DeviceTree.peekTotalSize(UnsafeRawPointer(bitPattern: UInt(dtbAddress))!),
+          total >= 40, total <= 16 << 20 else {
+        H.refuse("no valid device tree at a1 (bad address or magic)")
+    }
+    let blob = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(dtbAddress)), count: total)
+    let dt: DeviceTree
+    do { dt = try DeviceTree(validating: blob) } catch { H.refuse("the device tree is corrupt") }
+
+    if let uart = DeviceTreePlatform.findDevice(dt, compatible: "ns16550a") {
+        Uart.base = uart
+    }
+    if let tb = DeviceTreePlatform.findProperty(dt, node: "cpus", depth: 1, "timebase-frequency")?.cell(0), tb > 0 {
+        RISCV64.timebaseHz = UInt64(tb)
+    }
+
+    var platform = Platform()
+    platform.bootCPU = hartID
+    platform.consoleBase = Uart.base
+    platform.firmwareTable = dtbAddress
+    do { try DeviceTreePlatform.discover(dt, into: &platform) } catch { H.refuse("the device tree structure is corrupt") }
+    platform.memory.reserve(PhysicalRange(base: rv_image_start(), size: rv_image_end() - rv_image_start()), .hypervisor)
+    platform.memory.reserve(PhysicalRange(base: dtbAddress, size: UInt64(total)), .deviceTree)
+    guard platform.memory.ramCount > 0 else { H.refuse("the device tree describes no memory") }
+    guard platform.cpuCount > 0 else { H.refuse("the device tree describes no harts") }
+
+    switch Virtualization.check(dt) {
+    case .failure(let box): H.refuse(box.failure.reason)
+    case .success(let vmidBits):
+        platform.virtualization = "H-extension"
+        platform.virtualizationDetail = "HS-mode, stage-2 Sv39x4"
+        platform.detailLabel = "VMID bits"
+        platform.detailValue = vmidBits
+    }
+    H.start(platform)
+}

@@ -1,0 +1,51 @@
+// swift-tools-version: 6.0
+// Rumkv (hypervisor) and Rumpk (guest unikernel).
+//
+// SwiftPM builds everything that runs on the host: the ABI module, the portable
+// hypervisor core (for host tests against a fake architecture), the host CLI and
+// the tests. The bare-metal images are built by `swift run rumkv build`, which
+// drives swiftc/clang/ld.lld directly with the embedded flags (see
+// tools/RumkvBuild/Toolchain.swift).
+import PackageDescription
+
+let package = Package(
+    name: "Rumkv",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "rumkv", targets: ["rumkv"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // The one definition of the guest ABI: a C header (layout source of truth).
+        .target(name: "CRumABI", path: "Shared/include", publicHeadersPath: "."),
+        // Swift views over the ABI structures; compiled into the images too.
+        .target(name: "RumABI", dependencies: ["CRumABI"], path: "Shared/Swift"),
+        // Ed25519 verification, SHA-512 and SipHash-2-4 in plain Swift: runs on
+        // bare metal (hypervisor and guest) and is tested against libsodium.
+        .target(name: "RumCrypto", path: "Shared/Crypto"),
+        // NPL payload header parsing and signature checks (bare-metal safe).
+        .target(name: "RumNPL", dependencies: ["RumABI", "RumCrypto"], path: "Shared/NPL"),
+        // libsodium, used by the host tools (keygen/sign) and as the test oracle.
+        .systemLibrary(name: "CSodium", path: "tools/CSodium"),
+        // The portable hypervisor core. No architecture is named in it.
+        .target(name: "RumkvCore", dependencies: ["RumABI"], path: "Hypervisor/Core"),
+        // libfdt, used only by host tests as the reference DTB reader.
+        .systemLibrary(name: "CLibFDT", path: "Tests/CLibFDT"),
+        // Image builder and emulator runner shared by the CLI and the tests.
+        .target(name: "RumkvBuild", path: "tools/RumkvBuild"),
+        .executableTarget(
+            name: "rumkv",
+            dependencies: [
+                "RumkvBuild", "RumNPL", "CSodium",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "tools/rumkv"),
+        .testTarget(name: "RumABITests", dependencies: ["RumABI", "CRumABI"], path: "Tests/RumABITests"),
+        .testTarget(name: "RumkvCoreTests", dependencies: ["RumkvCore", "CLibFDT"], path: "Tests/RumkvCoreTests"),
+        .testTarget(name: "RumCryptoTests", dependencies: ["RumCrypto", "RumNPL", "CSodium"], path: "Tests/RumCryptoTests"),
+        .testTarget(name: "EmulatorTests", dependencies: ["RumkvBuild"], path: "Tests/EmulatorTests"),
+    ],
+    swiftLanguageModes: [.v5]
+)

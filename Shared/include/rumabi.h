@@ -1,0 +1,189 @@
+/*
+ * rumabi.h - the one definition of the Rumkv/Rumpk guest ABI.
+ *
+ * Every structure that crosses a boundary (hypervisor <-> guest, guest <->
+ * guest, host tool <-> hypervisor) is laid out here, with explicit padding, a
+ * byte offset per field and compile-time assertions on every size and offset.
+ * Swift imports this header (module CRumABI); a C guest can include it as is;
+ * assembly reads offsets from the RUM_*_OFF macros. docs/abi.md describes the
+ * same layouts in prose. All multi-byte fields are little-endian.
+ */
+#ifndef RUMABI_H
+#define RUMABI_H
+
+#include <stdint.h>
+
+#define RUM_ABI_REVISION        1u
+
+/* ------------------------------------------------------------------------ */
+/* CmdPacket: the canonical 32-byte command record carried by ION rings.     */
+/* Field order is fixed by the Rumpk design: kind, explicit pad, arg, id.    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct rum_cmd_packet {
+    uint32_t kind;          /* 0x00 command number (RUM_CMD_*) */
+    uint32_t _pad;          /* 0x04 explicit padding, always zero */
+    uint64_t arg;           /* 0x08 command argument */
+    uint64_t id_lo;         /* 0x10 128-bit id, low half (SipHash provenance) */
+    uint64_t id_hi;         /* 0x18 128-bit id, high half */
+} rum_cmd_packet_t;         /* 0x20 */
+
+#define RUM_CMD_NOP             0x000u
+#define RUM_CMD_PING            0x100u
+#define RUM_CMD_PONG            0x101u
+#define RUM_CMD_SYS_EXEC        0x400u
+#define RUM_CMD_SYS_EXIT        0x401u
+
+/* ------------------------------------------------------------------------ */
+/* Memory range and device descriptors used inside the SysTable.            */
+/* ------------------------------------------------------------------------ */
+
+typedef struct rum_mem_range {
+    uint64_t base;          /* 0x00 guest-physical base */
+    uint64_t size;          /* 0x08 size in bytes */
+} rum_mem_range_t;          /* 0x10 */
+
+#define RUM_CONSOLE_NONE        0u
+#define RUM_CONSOLE_HYPERCALL   1u   /* output through RUM_HC_CONSOLE_WRITE / SBI DBCN */
+
+typedef struct rum_channel_desc {
+    uint64_t shm_base;      /* 0x00 guest-physical base of the shared region */
+    uint32_t shm_size;      /* 0x08 bytes */
+    uint16_t peer_id;       /* 0x0C guest id of the other end */
+    uint16_t doorbell;      /* 0x0E doorbell number for RUM_HC_DOORBELL */
+} rum_channel_desc_t;       /* 0x10 */
+
+#define RUM_SYSTABLE_MEM_RANGES 4
+#define RUM_SYSTABLE_CHANNELS   2
+
+/* ------------------------------------------------------------------------ */
+/* SysTable: handed by the hypervisor to each guest (240 bytes).            */
+/* ------------------------------------------------------------------------ */
+
+#define RUM_SYSTABLE_MAGIC      0x53594B52u   /* "RKYS" little-endian bytes 52 4B 59 53 */
+
+typedef struct rum_systable {
+    uint32_t magic;                 /* 0x00 RUM_SYSTABLE_MAGIC */
+    uint16_t revision;              /* 0x04 RUM_ABI_REVISION */
+    uint16_t size;                  /* 0x06 sizeof(rum_systable_t) = 240 */
+    uint32_t guest_id;              /* 0x08 hypervisor's id for this guest */
+    uint32_t vcpu_count;            /* 0x0C vCPUs given to the guest */
+    char     name[16];              /* 0x10 NUL-padded guest name */
+    uint64_t sip_id_lo;             /* 0x20 SipHash-2-4 guest id, low */
+    uint64_t sip_id_hi;             /* 0x28 SipHash-2-4 guest id, high */
+    uint32_t mem_count;             /* 0x30 valid entries in mem[] */
+    uint32_t flags;                 /* 0x34 RUM_SYSTABLE_F_* */
+    rum_mem_range_t mem[RUM_SYSTABLE_MEM_RANGES]; /* 0x38 guest RAM ranges */
+    uint32_t console_kind;          /* 0x78 RUM_CONSOLE_* */
+    uint32_t hypercall_abi;         /* 0x7C hypercall ABI version (RUM_HC_ABI_VERSION) */
+    uint32_t channel_count;         /* 0x80 valid entries in channels[] */
+    uint32_t _pad0;                 /* 0x84 explicit padding */
+    rum_channel_desc_t channels[RUM_SYSTABLE_CHANNELS]; /* 0x88 */
+    uint64_t timebase_hz;           /* 0xA8 frequency of the guest's time counter */
+    uint64_t boot_time;             /* 0xB0 counter value when the guest was (re)started */
+    uint64_t payload_base;          /* 0xB8 guest-physical payload store (tar), 0 if none */
+    uint64_t payload_size;          /* 0xC0 bytes */
+    uint32_t restart_count;         /* 0xC8 times this guest was restarted */
+    uint32_t _pad1;                 /* 0xCC explicit padding */
+    uint64_t reserved[4];           /* 0xD0 zero */
+} rum_systable_t;                   /* 0xF0 = 240 */
+
+#define RUM_SYSTABLE_F_VERBOSE  (1u << 0)   /* guest may log more than its ready line */
+#define RUM_SYSTABLE_F_PINNED   (1u << 1)   /* vCPUs own their harts exclusively */
+
+/* ------------------------------------------------------------------------ */
+/* NPL payload header (128 bytes). Signature: Ed25519 over the header with  */
+/* the signature field zeroed, followed by the body (docs/abi.md).          */
+/* ------------------------------------------------------------------------ */
+
+#define RUM_NPL_MAGIC           0x4C504E7Fu   /* bytes 7F 'N' 'P' 'L' */
+#define RUM_NPL_VERSION         1u
+#define RUM_NPL_ARCH_ARM64      0xAAu
+#define RUM_NPL_ARCH_X86_64     0xEEu
+#define RUM_NPL_ARCH_RISCV64    0x55u
+
+typedef struct rum_npl_header {
+    uint32_t magic;                 /* 0x00 bytes 7F 4E 50 4C */
+    uint8_t  version;               /* 0x04 RUM_NPL_VERSION */
+    uint8_t  arch;                  /* 0x05 RUM_NPL_ARCH_* */
+    uint16_t flags;                 /* 0x06 RUM_NPL_F_* */
+    uint8_t  signature[64];         /* 0x08 Ed25519 signature */
+    uint64_t body_size;             /* 0x48 bytes following the header */
+    uint8_t  reserved[48];          /* 0x50 zero */
+} rum_npl_header_t;                 /* 0x80 = 128 */
+
+#define RUM_NPL_F_ELF           (1u << 0)   /* body is an ELF64 executable */
+#define RUM_NPL_F_GUEST_IMAGE   (1u << 1)   /* body is a guest kernel image */
+
+/* ------------------------------------------------------------------------ */
+/* Hypercalls. On riscv64 they are SBI calls to extension RUM_SBI_EXT_ID    */
+/* (a7 = EID, a6 = FID); on aarch64 HVC #0 (x0 = FID); on x86_64 VMCALL     */
+/* (rax = FID). Arguments in a0-a2 / x1-x3 / rdi,rsi,rdx.                   */
+/* ------------------------------------------------------------------------ */
+
+#define RUM_HC_ABI_VERSION      1u
+#define RUM_SBI_EXT_ID          0x0A52554Du   /* firmware range, "RUM" */
+
+#define RUM_HC_VERSION          0u   /* returns RUM_HC_ABI_VERSION */
+#define RUM_HC_CONSOLE_WRITE    1u   /* (gpa, len) -> bytes written */
+#define RUM_HC_YIELD            2u   /* give up the rest of the time slice */
+#define RUM_HC_DOORBELL         3u   /* (doorbell) raise the peer's channel interrupt */
+#define RUM_HC_EXIT             4u   /* (code) the guest stops itself */
+
+#define RUM_HC_OK               0
+#define RUM_HC_ERR_UNSUPPORTED  (-2)
+#define RUM_HC_ERR_INVALID      (-3)
+#define RUM_HC_ERR_ADDRESS      (-5)
+
+/* ------------------------------------------------------------------------ */
+/* Compile-time layout checks: any drift fails every build that includes us. */
+/* ------------------------------------------------------------------------ */
+
+#define RUM_ASSERT_OFF(T, f, off) \
+    _Static_assert(__builtin_offsetof(T, f) == (off), #T "." #f " offset")
+
+_Static_assert(sizeof(rum_cmd_packet_t) == 32, "CmdPacket is 32 bytes");
+RUM_ASSERT_OFF(rum_cmd_packet_t, kind, 0x00);
+RUM_ASSERT_OFF(rum_cmd_packet_t, _pad, 0x04);
+RUM_ASSERT_OFF(rum_cmd_packet_t, arg, 0x08);
+RUM_ASSERT_OFF(rum_cmd_packet_t, id_lo, 0x10);
+RUM_ASSERT_OFF(rum_cmd_packet_t, id_hi, 0x18);
+
+_Static_assert(sizeof(rum_mem_range_t) == 16, "mem range is 16 bytes");
+_Static_assert(sizeof(rum_channel_desc_t) == 16, "channel desc is 16 bytes");
+
+_Static_assert(sizeof(rum_systable_t) == 240, "SysTable is 240 bytes");
+RUM_ASSERT_OFF(rum_systable_t, magic, 0x00);
+RUM_ASSERT_OFF(rum_systable_t, revision, 0x04);
+RUM_ASSERT_OFF(rum_systable_t, size, 0x06);
+RUM_ASSERT_OFF(rum_systable_t, guest_id, 0x08);
+RUM_ASSERT_OFF(rum_systable_t, vcpu_count, 0x0C);
+RUM_ASSERT_OFF(rum_systable_t, name, 0x10);
+RUM_ASSERT_OFF(rum_systable_t, sip_id_lo, 0x20);
+RUM_ASSERT_OFF(rum_systable_t, sip_id_hi, 0x28);
+RUM_ASSERT_OFF(rum_systable_t, mem_count, 0x30);
+RUM_ASSERT_OFF(rum_systable_t, flags, 0x34);
+RUM_ASSERT_OFF(rum_systable_t, mem, 0x38);
+RUM_ASSERT_OFF(rum_systable_t, console_kind, 0x78);
+RUM_ASSERT_OFF(rum_systable_t, hypercall_abi, 0x7C);
+RUM_ASSERT_OFF(rum_systable_t, channel_count, 0x80);
+RUM_ASSERT_OFF(rum_systable_t, _pad0, 0x84);
+RUM_ASSERT_OFF(rum_systable_t, channels, 0x88);
+RUM_ASSERT_OFF(rum_systable_t, timebase_hz, 0xA8);
+RUM_ASSERT_OFF(rum_systable_t, boot_time, 0xB0);
+RUM_ASSERT_OFF(rum_systable_t, payload_base, 0xB8);
+RUM_ASSERT_OFF(rum_systable_t, payload_size, 0xC0);
+RUM_ASSERT_OFF(rum_systable_t, restart_count, 0xC8);
+RUM_ASSERT_OFF(rum_systable_t, _pad1, 0xCC);
+RUM_ASSERT_OFF(rum_systable_t, reserved, 0xD0);
+
+_Static_assert(sizeof(rum_npl_header_t) == 128, "NPL header is 128 bytes");
+RUM_ASSERT_OFF(rum_npl_header_t, magic, 0x00);
+RUM_ASSERT_OFF(rum_npl_header_t, version, 0x04);
+RUM_ASSERT_OFF(rum_npl_header_t, arch, 0x05);
+RUM_ASSERT_OFF(rum_npl_header_t, flags, 0x06);
+RUM_ASSERT_OFF(rum_npl_header_t, signature, 0x08);
+RUM_ASSERT_OFF(rum_npl_header_t, body_size, 0x48);
+RUM_ASSERT_OFF(rum_npl_header_t, reserved, 0x50);
+
+#endif /* RUMABI_H */

@@ -1,0 +1,65 @@
+// Emulator: the command line that boots an image on each architecture.
+//
+// riscv64: QEMU virt with OpenSBI (-bios default), H-extension on by default.
+// aarch64: QEMU virt with virtualization=on (EL2) and GICv3.
+// x86_64:  Bochs with a VMX-capable CPU model, booting the GRUB ISO
+//          (QEMU's TCG has no VMX; see shared/docs/platforms.md).
+
+import Foundation
+
+public struct EmulatorOptions: Sendable {
+    public var smp: Int = 2
+    public var memoryMiB: Int = 256
+    /// Turn the virtualization extension off (to test the refusal path).
+    public var withoutVirtualization = false
+    /// Extra emulator arguments appended verbatim.
+    public var extra: [String] = []
+    public init() {}
+}
+
+public enum Emulator {
+    /// The emulator binary each architecture needs and the Debian package that has it.
+    public static func binary(_ arch: Arch) -> (name: String, package: String) {
+        switch arch {
+        case .riscv64: ("qemu-system-riscv64", "qemu-system-misc")
+        case .aarch64: ("qemu-system-aarch64", "qemu-system-arm")
+        case .x86_64: ("bochs", "bochs")
+        }
+    }
+
+    /// Path of the emulator, or an error telling how to install it.
+    public static func locate(_ arch: Arch) throws -> String {
+        let (name, package) = binary(arch)
+        guard let path = which(name) else {
+            throw BuildError("\(name) is not installed (install the Debian package '\(package)', or run tools/setup.sh)")
+        }
+        return path
+    }
+
+    public static func validate(_ o: EmulatorOptions) throws {
+        guard (1...8).contains(o.smp) else { throw BuildError("--smp must be between 1 and 8 (got \(o.smp))") }
+        guard (64...4096).contains(o.memoryMiB) else {
+            throw BuildError("--memory must be between 64 and 4096 MiB (got \(o.memoryMiB))")
+        }
+    }
+
+    /// QEMU arguments for a console on stdio. `interactive` keeps QEMU's
+    /// monitor multiplexed on stdio (Ctrl-A x quits); otherwise the serial
+    /// line alone is on stdio, for programs driving the console.
+    public static func qemuArguments(_ arch: Arch, _ images: Images, _ o: EmulatorOptions, interactive: Bool) -> [String] {
+        var args: [String]
+        switch arch {
+        case .riscv64:
+            args = ["-machine", "virt", "-cpu", o.withoutVirtualization ? "rv64,h=false" : "rv64",
+                    "-bios", "default"]
+        case .aarch64:
+            args = ["-machine", o.withoutVirtualization ? "virt,gic-version=3" : "virt,virtualization=on,gic-version=3",
+                    "-cpu", "max"]
+        case .x86_64:
+            args = ["-machine", "q35", "-cpu", "qemu64"]
+        }
+        args += ["-smp", "\(o.smp)", "-m", "\(o.memoryMiB)M", "-kernel", images.hypervisor.path, "-no-reboot"]
+        args += interactive ? ["-nographic"] : ["-display", "none", "-serial", "stdio", "-monitor", "none"]
+        return args + o.extra
+    }
+}

@@ -6,3 +6,8 @@ enum BochsSession {
         throw BuildError("x86_64 under Bochs is not wired up yet")
     }
 }
+extension BochsSession {
+    static func runInteractive(_ images: Images, options: EmulatorOptions) throws -> Int32 {
+        throw BuildError("x86_64 under Bochs is not wired up yet")
+    }
+}

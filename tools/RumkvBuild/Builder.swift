@@ -17,6 +17,10 @@ public struct Images: Sendable {
     public let bootMedium: URL?
     /// Output directory.
     public let directory: URL
+
+    public init(hypervisor: URL, guest: URL, bootMedium: URL?, directory: URL) {
+        self.hypervisor = hypervisor; self.guest = guest; self.bootMedium = bootMedium; self.directory = directory
+    }
 }
 
 public struct Builder: Sendable {

@@ -1,0 +1,26 @@
+// Interactive: boots an image with the user's terminal attached to its console.
+//
+// QEMU runs with -nographic: the console and QEMU's monitor share the terminal
+// (Ctrl-A x quits QEMU, Ctrl-A c toggles the monitor). Bochs has no such mode;
+// its serial port is bridged to the terminal by BochsSession.
+
+import Foundation
+
+extension Emulator {
+    /// Runs the emulator in the foreground until it exits; returns its status.
+    public static func runInteractive(_ arch: Arch, _ images: Images, _ o: EmulatorOptions) throws -> Int32 {
+        try validate(o)
+        switch arch {
+        case .riscv64, .aarch64:
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: try locate(arch))
+            p.arguments = qemuArguments(arch, images, o, interactive: true)
+            FileHandle.standardError.write(Data("rumkv: booting \(arch.rawValue) under QEMU (Ctrl-A x quits QEMU; `shutdown` powers off)\n".utf8))
+            try p.run()
+            p.waitUntilExit()
+            return p.terminationStatus
+        case .x86_64:
+            return try BochsSession.runInteractive(images, options: o)
+        }
+    }
+}

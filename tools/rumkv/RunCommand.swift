@@ -1,0 +1,61 @@
+// RunCommand: `rumkv run`, build the images and boot them with the terminal attached.
+
+import ArgumentParser
+import Foundation
+import RumkvBuild
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run",
+        abstract: "Build and boot Rumkv under the emulator, attached to its console.",
+        discussion: """
+            riscv64 and aarch64 run under QEMU (Ctrl-A x quits QEMU); x86_64 runs under Bochs, \
+            whose VMX emulation QEMU lacks. Type `help` at the rumkv> prompt.
+            """)
+
+    @Option(help: "Architecture: riscv64, aarch64 or x86_64.")
+    var arch: String = "riscv64"
+
+    @Option(help: "Number of CPUs (1-8).")
+    var smp: Int = 2
+
+    @Option(help: "Memory in MiB (64-4096).")
+    var memory: Int = 256
+
+    @Flag(help: "Boot the existing images without rebuilding them.")
+    var noBuild = false
+
+    @Flag(help: "Boot the test variant (adds test-only console commands).")
+    var test = false
+
+    func validate() throws {
+        guard Arch.parse(arch) != nil else {
+            throw ValidationError("unknown architecture '\(arch)' (expected riscv64, aarch64 or x86_64)")
+        }
+    }
+
+    func run() throws {
+        let a = Arch.parse(arch)!
+        var options = EmulatorOptions()
+        options.smp = smp
+        options.memoryMiB = memory
+        try Emulator.validate(options)
+        _ = try Emulator.locate(a)
+        let builder = try Builder(root: try repositoryRoot())
+        let variant: Variant = test ? .test : .release
+        let images: Images
+        if noBuild {
+            let dir = builder.outputDirectory(a, variant)
+            let hv = dir.appendingPathComponent("rumkv.elf")
+            guard FileManager.default.fileExists(atPath: hv.path) else {
+                throw ValidationError("no image at \(hv.path); run without --no-build first")
+            }
+            let iso = dir.appendingPathComponent("rumkv.iso")
+            images = Images(hypervisor: hv, guest: dir.appendingPathComponent("rumpk.elf"),
+                            bootMedium: FileManager.default.fileExists(atPath: iso.path) ? iso : nil, directory: dir)
+        } else {
+            images = try builder.build(a, variant: variant)
+        }
+        let status = try Emulator.runInteractive(a, images, options)
+        if status != 0 { throw ExitCode(status) }
+    }
+}

@@ -17,6 +17,7 @@ _start:
     lla     t0, rumkv_trap_entry
     csrw    stvec, t0
     csrw    sie, zero
+    csrw    sscratch, zero
     lla     sp, __boot_stack_top
     lla     t0, __bss_start
     lla     t1, __bss_end
@@ -27,3 +28,22 @@ _start:
 2:  call    rumkv_main
 3:  wfi
     j       3b
+
+/*
+ * Secondary harts, started through SBI HSM hart_start(hartid, this, opaque):
+ * a0 = hart id, a1 = opaque = top of the stack the boot hart gave this hart.
+ */
+    .globl _secondary_start
+_secondary_start:
+    .option push
+    .option norelax
+    lla     gp, __global_pointer$
+    .option pop
+    lla     t0, rumkv_trap_entry
+    csrw    stvec, t0
+    csrw    sie, zero
+    csrw    sscratch, zero
+    mv      sp, a1
+    call    rumkv_secondary_main
+4:  wfi
+    j       4b

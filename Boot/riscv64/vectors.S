@@ -12,6 +12,9 @@
     .balign 4
     .globl rumkv_trap_entry
 rumkv_trap_entry:
+    csrrw   t6, sscratch, t6        /* t6 = vcpu if a guest trapped, else 0 */
+    bnez    t6, rumkv_guest_trap    /* switch.S */
+    csrrw   t6, sscratch, t6        /* hypervisor trap: restore t6, sscratch = 0 */
     addi    sp, sp, -TF_SIZE
     sd      x1, 1*8(sp)
     sd      x3, 3*8(sp)

@@ -1,25 +1,75 @@
-// Port (riscv64): Rumpk on a RISC-V hart in VS-mode (or S-mode under SBI).
+// Port (riscv64): Rumpk on a RISC-V hart in VS-mode.
 //
-// Console output goes through the SBI legacy console putchar (EID 0x01), which
-// Rumkv implements for its guests and OpenSBI implements on bare S-mode, so
-// the same image also runs without the hypervisor. Exit is SBI SRST.
+// Console output goes through SBI DBCN write (one call per buffer), time
+// through the `time` CSR and SBI TIME set_timer, idling through wfi with the
+// timer interrupt enabled in sie but not globally (the classic polled wait:
+// wfi returns when the timer is pending, no handler runs). Exit is SBI SRST;
+// a fault the kernel cannot handle is reported with reason "system failure".
 
 import ArchShims
+import RumABI
 
 public enum GuestRISCV64: GuestPort {
     public static var name: StaticString { "riscv64" }
 
     public static func consoleWrite(_ bytes: UnsafeRawBufferPointer) {
-        for b in bytes { _ = rv_sbi_call(0x01, 0, UInt64(b), 0, 0) }
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        let r = rv_sbi_call(0x4442_434E, 0, UInt64(bytes.count), UInt64(UInt(bitPattern: base)), 0)
+        if r.error != 0 {
+            for b in bytes { _ = rv_sbi_call(0x01, 0, UInt64(b), 0, 0) }   // legacy putchar
+        }
     }
 
     public static func exit(_ code: UInt64) -> Never {
         _ = rv_sbi_call(0x5352_5354, 0, 0, code == 0 ? 0 : 1, 0)
         while true { rv_wfi() }
     }
+
+    public static func counter() -> UInt64 { rv_read_time() }
+
+    public static func sleep(until deadline: UInt64) {
+        rv_write_sie(1 << 5)                                 // STIE only; SIE stays 0
+        while rv_read_time() < deadline {
+            _ = rv_sbi_call(0x5449_4D45, 0, deadline, 0, 0)  // TIME set_timer
+            rv_wfi()
+        }
+        _ = rv_sbi_call(0x5449_4D45, 0, UInt64.max, 0, 0)
+    }
+
+    public static func installTrapHandler() { rv_write_stvec(rumpk_trap_vector_address()) }
+}
+
+extension GuestRISCV64: HostilePort {
+    public static func load(_ address: UInt64) -> UInt64 { rv_mmio_read64(address) }
+    public static func store(_ address: UInt64, _ value: UInt64) { rv_mmio_write64(address, value) }
+    public static func rawCall(_ ext: UInt64, _ fid: UInt64, _ a0: UInt64, _ a1: UInt64, _ a2: UInt64) -> (Int64, Int64) {
+        let r = rv_sbi_call(ext, fid, a0, a1, a2)
+        return (r.error, r.value)
+    }
+    public static func illegalInstruction() { rv_illegal() }
+    public static func waitForever() -> Never {
+        rv_write_sie(0)
+        while true { rv_wfi() }
+    }
+    public static var consoleWriteCall: (UInt64, UInt64) { (0x4442_434E, 0) }
+    public static var unassignedMMIO: UInt64 { 0x1000_0000 }
 }
 
 @_cdecl("rumpk_main")
-func rumpkMain(_ hartID: UInt64, _ bootArgument: UInt64) -> Never {
-    Rumpk<GuestRISCV64>.main(bootArgument: bootArgument)
+func rumpkMain(_ hartID: UInt64, _ sysTable: UInt64) -> Never {
+    Rumpk<GuestRISCV64>.main(sysTable: sysTable)
+}
+
+/// Called by the trap vector for any trap: the kernel has no use for traps
+/// yet, so each is a fatal fault: report it and stop with "system failure".
+@_cdecl("rumpk_trap")
+func rumpkTrap(_ cause: UInt64, _ pc: UInt64, _ tval: UInt64) -> Never {
+    Rumpk<GuestRISCV64>.say("rumpk: fatal trap, scause ")
+    Rumpk<GuestRISCV64>.hex(cause)
+    Rumpk<GuestRISCV64>.say(" pc ")
+    Rumpk<GuestRISCV64>.hex(pc)
+    Rumpk<GuestRISCV64>.say(" tval ")
+    Rumpk<GuestRISCV64>.hex(tval)
+    Rumpk<GuestRISCV64>.say("\n")
+    GuestRISCV64.exit(1)
 }

@@ -20,3 +20,14 @@ _start:
 2:  call    rumpk_main
 3:  wfi
     j       3b
+
+/* Trap vector: every trap is fatal for now; hand cause, pc, tval to Swift. */
+    .balign 4
+    .globl rumpk_trap_vector
+rumpk_trap_vector:
+    lla     sp, __stack_top
+    csrr    a0, scause
+    csrr    a1, sepc
+    csrr    a2, stval
+    call    rumpk_trap
+5:  j       5b

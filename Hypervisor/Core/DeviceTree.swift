@@ -147,12 +147,16 @@ public struct DeviceTree {
         var addr: InlineArray<17, UInt32> = .init(repeating: 2)
         var size: InlineArray<17, UInt32> = .init(repeating: 1)
         var depth = -1
+        var rootClosed = false
         var off = structStart
         while off + 4 <= structEnd {
             let token = DeviceTree.be32(blob, off)
             off += 4
             switch token {
             case DeviceTree.tokenBeginNode:
+                // One root only (Devicetree Specification 5.4.2): libfdt and
+                // Linux never see nodes after it, so neither may we.
+                guard !rootClosed else { throw .malformedStructure }
                 depth += 1
                 guard depth <= DeviceTree.maxDepth else { throw .malformedStructure }
                 let nameStart = off
@@ -184,6 +188,7 @@ public struct DeviceTree {
             case DeviceTree.tokenEndNode:
                 guard depth >= 0 else { throw .malformedStructure }
                 depth -= 1
+                rootClosed = depth < 0
             case DeviceTree.tokenProp:
                 guard off + 8 <= structEnd else { throw .malformedStructure }
                 let len = Int(DeviceTree.be32(blob, off))

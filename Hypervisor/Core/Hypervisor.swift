@@ -15,6 +15,12 @@ import RumABI
 public enum Hypervisor<A: Architecture> {
     /// Prints the banner and runs the console. Never returns.
     public static func start(_ platform: Platform) -> Never {
+        banner(platform)
+        Shell<A>.run(platform)
+    }
+
+    /// The boot banner: architecture, extension, CPUs, memory.
+    public static func banner(_ platform: Platform) {
         Out<A>.byte(10)
         Out<A>.str("Rumkv "); Out<A>.str(RumkvVersion.string); Out<A>.str(" (")
         Out<A>.str(A.name); Out<A>.line(") - Type-1 hypervisor")
@@ -29,7 +35,6 @@ public enum Hypervisor<A: Architecture> {
         Out<A>.str("  free: "); Out<A>.size(platform.memory.totalFree)
         Out<A>.byte(10)
         Out<A>.line("type 'help' for commands")
-        Shell<A>.run(platform)
     }
 
     public static func version() {
@@ -54,5 +59,35 @@ public enum Hypervisor<A: Architecture> {
     public static func fatal() -> Never {
         Out<A>.line("rumkv: fatal trap in the hypervisor; system halted")
         A.powerOff()
+    }
+}
+
+extension Hypervisor where A: GuestHosting {
+    /// Boots with the guests of `bundle`: sets up the machine, starts the
+    /// autostart guests and the other harts, then runs this hart's scheduler.
+    public static func startWithGuests(_ platform: Platform, bundle: BundleView, bootHart: Int) -> Never {
+        banner(platform)
+        if let reason = Machine<A>.boot(platform, bundle: bundle) { refuse(reason) }
+        let m = Machine<A>.shared
+        m.pointee.hartOnline[bootHart] = true
+        Out<A>.str("guests: "); Out<A>.dec(m.pointee.guestCount); Out<A>.line(" in the boot bundle")
+        for g in 0..<m.pointee.guestCount where m.pointee.guests[g].config.flags & RUM_GUEST_F_AUTOSTART != 0 {
+            BigLock.acquire()
+            do {
+                try m.pointee.create(g)
+                BigLock.release()
+                GuestCommands<A>.done(g, "started")
+            } catch {
+                BigLock.release()
+                GuestCommands<A>.fail(g, error.reason)
+            }
+        }
+        for i in 0..<min(platform.cpuCount, Platform.cpuIDCapacity) where i != bootHart && i < Machine<A>.maxHarts {
+            if !A.startSecondary(i, hardwareID: platform.cpuIDs[i]) {
+                Out<A>.str("warning: cpu "); Out<A>.dec(i); Out<A>.line(" did not start; its guests share the others")
+            }
+        }
+        Shell<A>.prompt()
+        Scheduler<A>.runHart(bootHart)
     }
 }

@@ -86,6 +86,11 @@ public struct LineEditor<Sink: EchoSink> {
         }
     }
 
+    /// Calls `body` with each byte typed so far (to redraw the line).
+    public func forEachByte(_ body: (UInt8) -> Void) {
+        for i in 0..<length { body(buffer[i]) }
+    }
+
     /// Gives the submitted line to `body` and clears the editor.
     public mutating func withLine<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         let n = length

@@ -42,20 +42,28 @@ public struct MemoryMap {
     var reservedKinds: InlineArray<16, ReservedKind> = .init(repeating: .other)
     public private(set) var ramCount = 0
     public private(set) var reservedCount = 0
-    /// Entries refused because the table was full or the range was empty/wrapped.
+    /// Entries refused because the table was full, the range was empty/wrapped
+    /// or (RAM only) it overlapped RAM already recorded.
     public private(set) var dropped = 0
 
     public init() {}
 
-    /// Adds a RAM range. Empty or wrapping ranges are refused.
+    /// Adds a RAM range. Empty or wrapping ranges are refused, and so are ranges
+    /// overlapping recorded RAM: RAM stays disjoint, so free ranges never repeat
+    /// and the totals cannot overflow whatever the firmware claims.
     @discardableResult
     public mutating func addRAM(_ r: PhysicalRange) -> Bool {
-        guard r.size > 0, r.size <= UInt64.max - r.base, ramCount < MemoryMap.capacity else {
+        guard r.size > 0, r.size <= UInt64.max - r.base, ramCount < MemoryMap.capacity, !overlapsRAM(r) else {
             dropped += 1; return false
         }
         ram[ramCount] = r
         ramCount += 1
         return true
+    }
+
+    func overlapsRAM(_ r: PhysicalRange) -> Bool {
+        for i in 0..<ramCount where r.base < ram[i].end && ram[i].base < r.end { return true }
+        return false
     }
 
     /// Marks a range reserved. Ranges may overlap each other and need not lie in RAM.

@@ -13,30 +13,48 @@ public enum Shell<A: Architecture> {
 
     public static func prompt() { Out<A>.str("rumkv> ") }
 
-    /// Runs the console loop forever.
+    /// Runs the console loop forever (ports that do not host guests yet).
     public static func run(_ platform: Platform) -> Never {
         var editor = LineEditor<Echo>()
         prompt()
         while true {
             guard let b = A.consoleRead() else { A.relax(); continue }
-            switch editor.feed(b) {
-            case .pending:
-                continue
-            case .line:
-                editor.withLine { execute($0, platform) }
-            case .overflow:
-                Out<A>.str("error: line too long (at most ")
-                Out<A>.dec(LineEditor<Echo>.capacity)
-                Out<A>.line(" characters); line discarded")
-            case .cancelled:
-                break
-            }
-            prompt()
+            feed(b, &editor, platform) { _ in false }
         }
     }
 
+    /// Feeds one typed byte; runs a completed line. `extra` gets the words of
+    /// lines the base shell does not know and returns true if it ran them.
+    public static func feed(_ b: UInt8, _ editor: inout LineEditor<Echo>, _ platform: Platform,
+                            extra: (Words) -> Bool) {
+        switch editor.feed(b) {
+        case .pending:
+            return
+        case .line:
+            editor.withLine { execute($0, platform, extra: extra) }
+        case .overflow:
+            Out<A>.str("error: line too long (at most ")
+            Out<A>.dec(LineEditor<Echo>.capacity)
+            Out<A>.line(" characters); line discarded")
+        case .cancelled:
+            break
+        }
+        prompt()
+    }
+
+    /// Prints an asynchronous event line without tearing the line being typed:
+    /// erase the prompt line, print the event, redraw prompt and input.
+    public static func notify(_ editor: LineEditor<Echo>, _ body: () -> Void) {
+        Out<A>.str("\r\u{1B}[K")
+        body()
+        Out<A>.byte(10)
+        prompt()
+        editor.forEachByte { A.consoleWrite($0) }
+    }
+
     /// Runs one command line.
-    public static func execute(_ line: UnsafeBufferPointer<UInt8>, _ platform: Platform) {
+    public static func execute(_ line: UnsafeBufferPointer<UInt8>, _ platform: Platform,
+                               extra: (Words) -> Bool = { _ in false }) {
         let w = Words(line)
         if w.count == 0 { return }
         if w.word(0, is: "help") { if noArgs(w) { help() } }
@@ -45,6 +63,7 @@ public enum Shell<A: Architecture> {
         else if w.word(0, is: "mem") { if noArgs(w) { mem(platform) } }
         else if w.word(0, is: "shutdown") { if noArgs(w) { shutdown() } }
         else if testCommand(w) { }
+        else if extra(w) { }
         else {
             Out<A>.str("error: unknown command '")
             Out<A>.printable(w[0])
@@ -67,6 +86,7 @@ public enum Shell<A: Architecture> {
         Out<A>.line("  cpus       CPUs found and the boot CPU")
         Out<A>.line("  mem        memory map: RAM, hypervisor image, reserved, free")
         Out<A>.line("  shutdown   power the machine off")
+        GuestHelp<A>.print()
         #if RUMKV_TEST
         Out<A>.line("  trap       (test build) raise an unexpected exception")
         #endif

@@ -36,6 +36,9 @@ func rumkvMain(_ hartID: UInt64, _ dtbAddress: UInt64) -> Never {
     guard platform.memory.ramCount > 0 else { H.refuse("the device tree describes no memory") }
     guard platform.cpuCount > 0 else { H.refuse("the device tree describes no harts") }
 
+    let bundleRange = initrd(dt)
+    if let b = bundleRange { platform.memory.reserve(b, .bootModule) }
+
     switch Virtualization.check(dt) {
     case .failure(let box): H.refuse(box.failure.reason)
     case .success(let vmidBits):
@@ -44,5 +47,25 @@ func rumkvMain(_ hartID: UInt64, _ dtbAddress: UInt64) -> Never {
         platform.detailLabel = "VMID bits"
         platform.detailValue = vmidBits
     }
-    H.start(platform)
+    var bootHart = 0
+    for i in 0..<min(platform.cpuCount, Platform.cpuIDCapacity) where platform.cpuIDs[i] == hartID { bootHart = i }
+    rv_write_tp(UInt64(bootHart))
+    guard let b = bundleRange else {
+        H.banner(platform)
+        Out<RISCV64>.line("no boot bundle (initrd): running without guests")
+        Shell<RISCV64>.run(platform)
+    }
+    let bundle: BundleView
+    do { bundle = try BundleView(base: b.base, size: b.size, maxVCPUs: 8) } catch { H.refuse(error.reason) }
+    RISCV64.prepareHart()
+    H.startWithGuests(platform, bundle: bundle, bootHart: bootHart)
+}
+
+/// The initrd QEMU loaded (/chosen linux,initrd-start/end), if any.
+func initrd(_ dt: DeviceTree) -> PhysicalRange? {
+    guard let s = DeviceTreePlatform.findProperty(dt, node: "chosen", depth: 1, "linux,initrd-start"),
+          let e = DeviceTreePlatform.findProperty(dt, node: "chosen", depth: 1, "linux,initrd-end"),
+          let start = s.number(at: 0, cells: UInt32(s.length / 4)),
+          let end = e.number(at: 0, cells: UInt32(e.length / 4)), end > start else { return nil }
+    return PhysicalRange(base: start, size: end - start)
 }

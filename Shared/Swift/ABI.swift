@@ -43,3 +43,6 @@ extension CmdPacket {
         self.init(kind: kind, _pad: 0, arg: arg, id_lo: idLow, id_hi: idHigh)
     }
 }
+
+public typealias BundleHeader = rum_bundle_header_t
+public typealias BundleGuest = rum_bundle_guest_t

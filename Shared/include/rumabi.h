@@ -135,6 +135,54 @@ typedef struct rum_npl_header {
 #define RUM_HC_ERR_INVALID      (-3)
 #define RUM_HC_ERR_ADDRESS      (-5)
 
+
+/* ------------------------------------------------------------------------ */
+/* Boot bundle: what `rumkv bundle` produces from a config and the images,  */
+/* loaded by the emulator as the initrd. A header, `guest_count` guest      */
+/* entries, then the images (each 4 KiB aligned, offsets from bundle start).*/
+/* ------------------------------------------------------------------------ */
+
+#define RUM_BUNDLE_MAGIC        0x424B5552u   /* "RUKB" */
+#define RUM_BUNDLE_MAX_GUESTS   8
+#define RUM_GUEST_NAME_MAX      16
+
+typedef struct rum_bundle_header {
+    uint32_t magic;                 /* 0x00 RUM_BUNDLE_MAGIC */
+    uint16_t revision;              /* 0x04 RUM_ABI_REVISION */
+    uint16_t header_size;           /* 0x06 sizeof(rum_bundle_header_t) */
+    uint32_t total_size;            /* 0x08 bytes of the whole bundle */
+    uint32_t guest_count;           /* 0x0C entries following the header */
+    uint32_t guest_entry_size;      /* 0x10 sizeof(rum_bundle_guest_t) */
+    uint32_t flags;                 /* 0x14 zero */
+    uint64_t reserved;              /* 0x18 zero */
+} rum_bundle_header_t;              /* 0x20 */
+
+#define RUM_GUEST_F_AUTOSTART   (1u << 0)   /* start at boot */
+#define RUM_GUEST_F_PINNED      (1u << 1)   /* vCPUs own their harts exclusively */
+#define RUM_GUEST_F_VERBOSE     (1u << 2)   /* SysTable verbose flag */
+#define RUM_GUEST_F_TEST        (1u << 3)   /* guest runs its test payload (hostile tests) */
+
+#define RUM_RESTART_NEVER       0u   /* a crashed guest stays stopped */
+#define RUM_RESTART_ON_CRASH    1u   /* restart after a fault, not after a clean exit */
+#define RUM_RESTART_ALWAYS      2u   /* restart after any stop the guest caused */
+
+typedef struct rum_bundle_guest {
+    char     name[RUM_GUEST_NAME_MAX];  /* 0x00 NUL-padded; [a-z0-9_-], starts with a letter */
+    uint32_t image_offset;          /* 0x10 from bundle start, 4 KiB aligned */
+    uint32_t image_size;            /* 0x14 bytes */
+    uint64_t memory_size;           /* 0x18 guest RAM bytes, multiple of 2 MiB */
+    uint64_t hart_mask;             /* 0x20 harts the vCPUs may run on (bit n = hart n) */
+    uint32_t vcpus;                 /* 0x28 1..8 */
+    uint32_t flags;                 /* 0x2C RUM_GUEST_F_* */
+    uint32_t restart_policy;        /* 0x30 RUM_RESTART_* */
+    uint32_t payload;               /* 0x34 test payload number when RUM_GUEST_F_TEST, else 0 */
+    uint64_t reserved[2];           /* 0x38 zero */
+} rum_bundle_guest_t;               /* 0x48 = 72 */
+
+/* Guest-physical layout every guest sees (docs/abi.md):                   */
+#define RUM_GUEST_SYSTABLE_GPA  0x7FFFF000ull /* read-only page below RAM */
+#define RUM_GUEST_RAM_GPA       0x80000000ull /* RAM base; the image is loaded here and entered here */
+
 /* ------------------------------------------------------------------------ */
 /* Compile-time layout checks: any drift fails every build that includes us. */
 /* ------------------------------------------------------------------------ */
@@ -185,5 +233,27 @@ RUM_ASSERT_OFF(rum_npl_header_t, flags, 0x06);
 RUM_ASSERT_OFF(rum_npl_header_t, signature, 0x08);
 RUM_ASSERT_OFF(rum_npl_header_t, body_size, 0x48);
 RUM_ASSERT_OFF(rum_npl_header_t, reserved, 0x50);
+
+_Static_assert(sizeof(rum_bundle_header_t) == 32, "bundle header is 32 bytes");
+RUM_ASSERT_OFF(rum_bundle_header_t, magic, 0x00);
+RUM_ASSERT_OFF(rum_bundle_header_t, revision, 0x04);
+RUM_ASSERT_OFF(rum_bundle_header_t, header_size, 0x06);
+RUM_ASSERT_OFF(rum_bundle_header_t, total_size, 0x08);
+RUM_ASSERT_OFF(rum_bundle_header_t, guest_count, 0x0C);
+RUM_ASSERT_OFF(rum_bundle_header_t, guest_entry_size, 0x10);
+RUM_ASSERT_OFF(rum_bundle_header_t, flags, 0x14);
+RUM_ASSERT_OFF(rum_bundle_header_t, reserved, 0x18);
+
+_Static_assert(sizeof(rum_bundle_guest_t) == 72, "bundle guest entry is 72 bytes");
+RUM_ASSERT_OFF(rum_bundle_guest_t, name, 0x00);
+RUM_ASSERT_OFF(rum_bundle_guest_t, image_offset, 0x10);
+RUM_ASSERT_OFF(rum_bundle_guest_t, image_size, 0x14);
+RUM_ASSERT_OFF(rum_bundle_guest_t, memory_size, 0x18);
+RUM_ASSERT_OFF(rum_bundle_guest_t, hart_mask, 0x20);
+RUM_ASSERT_OFF(rum_bundle_guest_t, vcpus, 0x28);
+RUM_ASSERT_OFF(rum_bundle_guest_t, flags, 0x2C);
+RUM_ASSERT_OFF(rum_bundle_guest_t, restart_policy, 0x30);
+RUM_ASSERT_OFF(rum_bundle_guest_t, payload, 0x34);
+RUM_ASSERT_OFF(rum_bundle_guest_t, reserved, 0x38);
 
 #endif /* RUMABI_H */

@@ -51,3 +51,45 @@ extern char __image_start[], __image_end[];
 static inline uint64_t rv_image_start(void) { return (uint64_t)__image_start; }
 static inline uint64_t rv_image_end(void) { return (uint64_t)__image_end; }
 #endif
+
+/* ---- guest hosting (H-extension) ---- */
+#include "vcpu.h"
+#define RV_CSR_SWAP_IMPL
+static inline void rv_write_hstatus(uint64_t v) { RV_CSR_WRITE(0x600, v); }
+static inline void rv_write_hedeleg(uint64_t v) { RV_CSR_WRITE(0x602, v); }
+static inline void rv_write_hideleg(uint64_t v) { RV_CSR_WRITE(0x603, v); }
+static inline void rv_write_hcounteren(uint64_t v) { RV_CSR_WRITE(0x606, v); }
+static inline void rv_write_henvcfg(uint64_t v) { RV_CSR_WRITE(0x60A, v); }
+static inline uint64_t rv_read_hvip(void) { return RV_CSR_READ(0x645); }
+static inline void rv_write_hvip(uint64_t v) { RV_CSR_WRITE(0x645, v); }
+static inline uint64_t rv_read_vsstatus(void) { return RV_CSR_READ(0x200); }
+static inline void rv_write_vsstatus(uint64_t v) { RV_CSR_WRITE(0x200, v); }
+static inline uint64_t rv_read_vsie(void) { return RV_CSR_READ(0x204); }
+static inline void rv_write_vsie(uint64_t v) { RV_CSR_WRITE(0x204, v); }
+static inline uint64_t rv_read_vstvec(void) { return RV_CSR_READ(0x205); }
+static inline void rv_write_vstvec(uint64_t v) { RV_CSR_WRITE(0x205, v); }
+static inline uint64_t rv_read_vsscratch(void) { return RV_CSR_READ(0x240); }
+static inline void rv_write_vsscratch(uint64_t v) { RV_CSR_WRITE(0x240, v); }
+static inline uint64_t rv_read_vsepc(void) { return RV_CSR_READ(0x241); }
+static inline void rv_write_vsepc(uint64_t v) { RV_CSR_WRITE(0x241, v); }
+static inline uint64_t rv_read_vscause(void) { return RV_CSR_READ(0x242); }
+static inline void rv_write_vscause(uint64_t v) { RV_CSR_WRITE(0x242, v); }
+static inline uint64_t rv_read_vstval(void) { return RV_CSR_READ(0x243); }
+static inline void rv_write_vstval(uint64_t v) { RV_CSR_WRITE(0x243, v); }
+static inline uint64_t rv_read_vsatp(void) { return RV_CSR_READ(0x280); }
+static inline void rv_write_vsatp(uint64_t v) { RV_CSR_WRITE(0x280, v); }
+static inline uint64_t rv_read_vstimecmp(void) { return RV_CSR_READ(0x24D); }
+static inline void rv_write_vstimecmp(uint64_t v) { RV_CSR_WRITE(0x24D, v); }
+static inline void rv_write_stimecmp(uint64_t v) { RV_CSR_WRITE(0x14D, v); }
+static inline void rv_write_sie(uint64_t v) { RV_CSR_WRITE(0x104, v); }
+static inline uint64_t rv_read_sip(void) { return RV_CSR_READ(0x144); }
+static inline void rv_clear_sip_ssip(void) { __asm__ volatile("csrci 0x144, 2" ::: "memory"); }
+static inline uint64_t rv_read_tp(void) { uint64_t v; __asm__ volatile("mv %0, tp" : "=r"(v)); return v; }
+static inline void rv_write_tp(uint64_t v) { __asm__ volatile("mv tp, %0" :: "r"(v)); }
+static inline void rv_hfence_gvma_all(void) { __asm__ volatile(".insn r 0x73, 0, 0x31, x0, x0, x0" ::: "memory"); }
+static inline void rv_hfence_vvma_all(void) { __asm__ volatile(".insn r 0x73, 0, 0x11, x0, x0, x0" ::: "memory"); }
+extern char _secondary_start[];
+static inline uint64_t rv_secondary_entry(void) { return (uint64_t)_secondary_start; }
+static inline uint64_t rv_mmio_read64(uint64_t addr) { return *(volatile uint64_t *)addr; }
+static inline void rv_mmio_write64(uint64_t addr, uint64_t v) { *(volatile uint64_t *)addr = v; }
+static inline void rv_illegal(void) { __asm__ volatile(".word 0"); }

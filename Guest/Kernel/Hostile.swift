@@ -1,0 +1,98 @@
+// Hostile: test payloads that attack the hypervisor's isolation.
+//
+// A partition config can give a guest `test_payload`; the hypervisor passes
+// its number in SysTable.reserved[0]. Each payload tries one thing a guest
+// must not be able to do and prints what it tries first, so the test reads
+// the attempt from the guest console and the containment from `info`. In
+// `all` mode instance k (restart_count k) makes attempt k of a fixed sequence,
+// so a restart-on-crash guest walks through every attack in turn and ends
+// spinning forever.
+
+import RumABI
+
+public enum HostileOp: UInt64 {
+    case none = 0, readOtherGuest, writeHypervisor, touchUnassignedMMIO, badSBIPointer
+    case unknownSBI, spinForever, wfiForever, illegalInstruction, all
+}
+
+/// Raw operations the payloads need from the port.
+public protocol HostilePort {
+    static func load(_ address: UInt64) -> UInt64
+    static func store(_ address: UInt64, _ value: UInt64)
+    /// A raw hypercall with an extension/function number: (error, value).
+    static func rawCall(_ ext: UInt64, _ fid: UInt64, _ a0: UInt64, _ a1: UInt64, _ a2: UInt64) -> (Int64, Int64)
+    static func illegalInstruction()
+    static func waitForever() -> Never
+    /// The console-write call (ext, fid) that takes (length, address) in a0/a1.
+    static var consoleWriteCall: (UInt64, UInt64) { get }
+    /// A device MMIO address no guest is given (the platform UART).
+    static var unassignedMMIO: UInt64 { get }
+}
+
+public enum Hostile<P: GuestPort & HostilePort> {
+    /// Attempt k of `all` mode.
+    static func sequence(_ k: UInt32) -> HostileOp {
+        switch k {
+        case 0: .badSBIPointer
+        case 1: .unknownSBI
+        case 2: .readOtherGuest
+        case 3: .writeHypervisor
+        case 4: .touchUnassignedMMIO
+        case 5: .illegalInstruction
+        default: .spinForever
+        }
+    }
+
+    public static func run(_ n: UInt64, _ t: UnsafePointer<SysTable>) {
+        guard var op = HostileOp(rawValue: n) else { return }
+        let all = op == .all
+        if all { op = sequence(t.pointee.restart_count) }
+        let ramEnd = t.pointee.mem.0.base &+ t.pointee.mem.0.size
+        Rumpk<P>.say("rumpk: hostile: ")
+        switch op {
+        case .none, .all:
+            return
+        case .readOtherGuest:
+            Rumpk<P>.say("reading past my RAM at "); Rumpk<P>.hex(ramEnd); Rumpk<P>.say("\n")
+            Rumpk<P>.hex(P.load(ramEnd))
+            Rumpk<P>.say("\nrumpk: hostile: NOT CONTAINED (read succeeded)\n")
+        case .writeHypervisor:
+            Rumpk<P>.say("writing the hypervisor's read-only SysTable page\n")
+            P.store(UInt64(UInt(bitPattern: t)), 0xDEAD_BEEF)
+            Rumpk<P>.say("rumpk: hostile: NOT CONTAINED (write succeeded)\n")
+        case .touchUnassignedMMIO:
+            Rumpk<P>.say("touching unassigned MMIO at "); Rumpk<P>.hex(P.unassignedMMIO); Rumpk<P>.say("\n")
+            P.store(P.unassignedMMIO, 0x41)
+            Rumpk<P>.say("rumpk: hostile: NOT CONTAINED (MMIO write succeeded)\n")
+        case .badSBIPointer:
+            Rumpk<P>.say("console write with pointers outside my RAM\n")
+            let (ext, fid) = P.consoleWriteCall
+            let (e1, _) = P.rawCall(ext, fid, 16, 0x1000, 0)
+            let (e2, _) = P.rawCall(ext, fid, 64, ramEnd &- 8, 0)
+            let (e3, _) = P.rawCall(ext, fid, UInt64.max, t.pointee.mem.0.base, 0)
+            Rumpk<P>.say("rumpk: hostile: bad pointers answered ")
+            Rumpk<P>.dec(UInt64(bitPattern: -e1)); Rumpk<P>.say(" ")
+            Rumpk<P>.dec(UInt64(bitPattern: -e2)); Rumpk<P>.say(" ")
+            Rumpk<P>.dec(UInt64(bitPattern: -e3)); Rumpk<P>.say(" (negated)\n")
+        case .unknownSBI:
+            Rumpk<P>.say("calling unknown extensions\n")
+            let (e1, _) = P.rawCall(0x0BAD_CAFE, 0, 0, 0, 0)
+            let (e2, _) = P.rawCall(0x10, 99, 0, 0, 0)
+            Rumpk<P>.say("rumpk: hostile: unknown calls answered -")
+            Rumpk<P>.dec(UInt64(bitPattern: -e1)); Rumpk<P>.say(" -")
+            Rumpk<P>.dec(UInt64(bitPattern: -e2)); Rumpk<P>.say("\n")
+        case .spinForever:
+            Rumpk<P>.say("spinning forever without yielding\n")
+            while true {}
+        case .wfiForever:
+            Rumpk<P>.say("waiting for an interrupt that never comes\n")
+            P.waitForever()
+        case .illegalInstruction:
+            Rumpk<P>.say("executing an illegal instruction\n")
+            P.illegalInstruction()
+            Rumpk<P>.say("rumpk: hostile: NOT CONTAINED (illegal instruction ran)\n")
+        }
+        // Non-fatal attempts end the instance so `all` moves on to the next one.
+        if all { P.exit(1) }
+    }
+}

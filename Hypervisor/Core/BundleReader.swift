@@ -1,0 +1,82 @@
+// BundleReader: validating the boot bundle (manifest + guest images).
+//
+// The host tool already checked the human config, but the bundle arrives from
+// outside the hypervisor (the initrd), so its shape is checked again here
+// before anything is trusted: magic, revision, sizes, every image inside the
+// bundle, names printable and terminated. Layout: rumabi.h, docs/abi.md.
+
+import RumABI
+
+public enum BundleError: Error {
+    case tooSmall, badMagic, badRevision, badHeaderSize, badTotalSize, tooManyGuests
+    case badEntrySize, imageOutOfBounds, badName, badMemorySize, badVCPUs
+
+    public var reason: StaticString {
+        switch self {
+        case .tooSmall: "bundle smaller than its header"
+        case .badMagic: "bundle magic is wrong (not a Rumkv boot bundle)"
+        case .badRevision: "bundle ABI revision does not match this hypervisor"
+        case .badHeaderSize: "bundle header size is wrong"
+        case .badTotalSize: "bundle total size exceeds the loaded initrd"
+        case .tooManyGuests: "bundle lists more guests than the hypervisor supports"
+        case .badEntrySize: "bundle guest entry size is wrong"
+        case .imageOutOfBounds: "a guest image lies outside the bundle"
+        case .badName: "a guest name is empty, unterminated or not printable"
+        case .badMemorySize: "a guest memory size is not a multiple of 2 MiB in 2 MiB..1 GiB"
+        case .badVCPUs: "a guest asks for 0 or too many vCPUs"
+        }
+    }
+}
+
+public struct BundleView {
+    public let base: UInt64
+    public let size: UInt64
+    public let guestCount: Int
+
+    public init(base: UInt64, size: UInt64, maxVCPUs: Int) throws(BundleError) {
+        guard size >= UInt64(MemoryLayout<BundleHeader>.size),
+              let raw = UnsafeRawPointer(bitPattern: UInt(base)) else { throw .tooSmall }
+        let h = raw.loadUnaligned(as: BundleHeader.self)
+        guard h.magic == RUM_BUNDLE_MAGIC else { throw .badMagic }
+        guard UInt32(h.revision) == RUM_ABI_REVISION else { throw .badRevision }
+        guard Int(h.header_size) == MemoryLayout<BundleHeader>.size else { throw .badHeaderSize }
+        guard UInt64(h.total_size) <= size, h.total_size >= UInt32(h.header_size) else { throw .badTotalSize }
+        guard h.guest_count <= UInt32(RUM_BUNDLE_MAX_GUESTS) else { throw .tooManyGuests }
+        guard Int(h.guest_entry_size) == MemoryLayout<BundleGuest>.size else { throw .badEntrySize }
+        let entriesEnd = UInt64(h.header_size) + UInt64(h.guest_count) * UInt64(h.guest_entry_size)
+        guard entriesEnd <= UInt64(h.total_size) else { throw .badTotalSize }
+        self.base = base
+        self.size = UInt64(h.total_size)
+        self.guestCount = Int(h.guest_count)
+        for i in 0..<guestCount {
+            let g = guest(i)
+            guard g.image_size > 0, UInt64(g.image_offset) >= entriesEnd,
+                  UInt64(g.image_offset) + UInt64(g.image_size) <= self.size,
+                  UInt64(g.image_size) <= g.memory_size else { throw .imageOutOfBounds }
+            guard g.memory_size >= 2 << 20, g.memory_size <= 1 << 30, g.memory_size % (2 << 20) == 0 else {
+                throw .badMemorySize
+            }
+            guard g.vcpus >= 1, Int(g.vcpus) <= maxVCPUs else { throw .badVCPUs }
+            guard BundleView.validName(g) else { throw .badName }
+        }
+    }
+
+    public func guest(_ i: Int) -> BundleGuest {
+        let off = UInt64(MemoryLayout<BundleHeader>.size) + UInt64(i) * UInt64(MemoryLayout<BundleGuest>.size)
+        return UnsafeRawPointer(bitPattern: UInt(base + off))!.loadUnaligned(as: BundleGuest.self)
+    }
+
+    static func validName(_ g: BundleGuest) -> Bool {
+        withUnsafeBytes(of: g.name) { n in
+            guard n[0] != 0 else { return false }
+            var ended = false
+            for b in n {
+                if b == 0 { ended = true; continue }
+                if ended { return false }
+                let ok = (b >= 97 && b <= 122) || (b >= 48 && b <= 57) || b == 45 || b == 95
+                if !ok { return false }
+            }
+            return ended
+        }
+    }
+}

@@ -1,0 +1,60 @@
+// ConsoleService: the hypervisor console shared by the shell and guests.
+//
+// Hart 0 polls the UART between guest exits. Detached, typed bytes go to the
+// `rumkv>` shell; attached (`console <guest>`), they go to that guest's input
+// ring and its output is echoed live, until the escape byte Ctrl-] (0x1D)
+// returns to the shell. Guest output is always kept in the guest's backlog;
+// while detached it is never printed, so it cannot tear the prompt line.
+
+import RumABI
+
+public enum ConsoleService<A: GuestHosting> {
+    typealias M = Machine<A>
+    /// Ctrl-], as in telnet and virsh console.
+    public static var escapeByte: UInt8 { 0x1D }
+
+    /// Handles every byte waiting on the UART.
+    static func poll() {
+        let m = M.shared
+        var budget = 16
+        while budget > 0, let b = A.consoleRead() {
+            budget -= 1
+            if m.pointee.attached >= 0 {
+                if b == escapeByte {
+                    m.pointee.attached = -1
+                    Out<A>.line("\n[detached]")
+                    Shell<A>.prompt()
+                } else {
+                    BigLock.acquire()
+                    m.pointee.consoles[m.pointee.attached].pushInput(b)
+                    BigLock.release()
+                }
+                continue
+            }
+            Shell<A>.feed(b, &m.pointee.editor, m.pointee.platform) { GuestCommands<A>.run($0) }
+        }
+    }
+
+    /// A byte of guest output. Caller holds the lock.
+    static func guestOutput(_ g: Int, _ b: UInt8) {
+        let m = M.shared
+        m.pointee.consoles[g].put(b)
+        if m.pointee.guests[g].awaitingFirstOutput {
+            m.pointee.guests[g].awaitingFirstOutput = false
+            m.pointee.guests[g].lastRestartLatency = A.counter() &- m.pointee.guests[g].restartPendingSince
+        }
+        if m.pointee.attached == g { Out<A>.byte(b) }
+    }
+
+    /// Attaches the console to guest `g`: prints the backlog, then goes live.
+    static func attach(_ g: Int) {
+        let m = M.shared
+        Out<A>.str("[attached to ")
+        m.pointee.guests[g].withName { Out<A>.printable($0) }
+        Out<A>.line("; Ctrl-] returns to rumkv>]")
+        BigLock.acquire()
+        m.pointee.consoles[g].forEachBacklog { Out<A>.byte($0) }
+        m.pointee.attached = g
+        BigLock.release()
+    }
+}

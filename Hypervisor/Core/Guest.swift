@@ -1,0 +1,81 @@
+// Guest: one partition's record in the guest table.
+//
+// The architecture-independent part of a guest: identity, configuration from
+// the bundle, lifecycle state, memory it owns while it exists, counters and
+// its last fault. vCPU register state lives apart (see Machine).
+
+import RumABI
+
+public enum GuestState: UInt8 {
+    case stopped, running, paused, crashed, refused
+
+    public var label: StaticString {
+        switch self {
+        case .stopped: "stopped"
+        case .running: "running"
+        case .paused: "paused"
+        case .crashed: "crashed"
+        case .refused: "refused"
+        }
+    }
+}
+
+/// Why and where a guest last stopped abnormally.
+public struct FaultRecord {
+    public var kind: FaultKind = .unknown
+    public var valid = false
+    public var pc: UInt64 = 0
+    public var address: UInt64 = 0
+    public var access: Access = .read
+    public var at: UInt64 = 0
+    public init() {}
+}
+
+public struct GuestRecord {
+    public var id = 0
+    public var config = BundleGuest()
+    public var imageAddress: UInt64 = 0
+    public var state: GuestState = .stopped
+    /// Host-physical RAM while the guest exists (0 when stopped).
+    public var ramHost: UInt64 = 0
+    public var sysTableHost: UInt64 = 0
+    public var restarts: UInt32 = 0
+    public var startedAt: UInt64 = 0
+    public var exits: InlineArray<9, UInt64> = .init(repeating: 0)
+    public var lastFault = FaultRecord()
+    /// Counter value of the fault that triggered a pending automatic restart.
+    public var restartPendingSince: UInt64 = 0
+    /// Time from the last fault to the new instance's first output (counter ticks).
+    public var lastRestartLatency: UInt64 = 0
+    public var awaitingFirstOutput = false
+    public init() {}
+
+    public var ramSize: UInt64 { config.memory_size }
+    public var vcpuCount: Int { Int(config.vcpus) }
+
+    /// Maps a guest-physical range onto host memory if it lies wholly in guest RAM.
+    public func translate(gpa: UInt64, length: UInt64) -> UInt64? {
+        guard ramHost != 0, gpa >= RUM_GUEST_RAM_GPA, length <= ramSize else { return nil }
+        let offset = gpa - RUM_GUEST_RAM_GPA
+        guard offset <= ramSize - length else { return nil }
+        return ramHost + offset
+    }
+
+    public func nameIs(_ word: UnsafeBufferPointer<UInt8>) -> Bool {
+        withUnsafeBytes(of: config.name) { n in
+            var len = 0
+            while len < n.count && n[len] != 0 { len += 1 }
+            guard len == word.count else { return false }
+            for i in 0..<len where n[i] != word[i] { return false }
+            return true
+        }
+    }
+
+    public func withName<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        withUnsafeBytes(of: config.name) { n in
+            var len = 0
+            while len < n.count && n[len] != 0 { len += 1 }
+            return body(UnsafeBufferPointer(rebasing: n.bindMemory(to: UInt8.self)[0..<len]))
+        }
+    }
+}

@@ -1,0 +1,242 @@
+// GuestCommands: the console commands that manage guests.
+//
+// list, info, start, stop, restart, pause, resume, console and stats. A guest
+// is named by name or id. Each command checks the guest exists and that the
+// request fits its state before changing anything, and answers a misfit with
+// one `error:` line.
+
+import RumABI
+
+enum GuestCommands<A: GuestHosting> {
+    typealias M = Machine<A>
+    typealias O = Out<A>
+
+    /// Runs `w` if it is a guest command; false if not one of ours.
+    static func run(_ w: Words) -> Bool {
+        if w.word(0, is: "list") { if args(w, 0) { list() }; return true }
+        if w.word(0, is: "stats") { if args(w, 0) { stats() }; return true }
+        let which: Int
+        if w.word(0, is: "info") { which = 0 }
+        else if w.word(0, is: "start") { which = 1 }
+        else if w.word(0, is: "stop") { which = 2 }
+        else if w.word(0, is: "restart") { which = 3 }
+        else if w.word(0, is: "pause") { which = 4 }
+        else if w.word(0, is: "resume") { which = 5 }
+        else if w.word(0, is: "console") { which = 6 }
+        else { return false }
+        guard args(w, 1), let g = resolve(w) else { return true }
+        switch which {
+        case 0: info(g)
+        case 1: start(g)
+        case 2: stop(g)
+        case 3: restart(g)
+        case 4: pause(g)
+        case 5: resume(g)
+        default: ConsoleService<A>.attach(g)
+        }
+        return true
+    }
+
+    static func args(_ w: Words, _ n: Int) -> Bool {
+        guard w.count != n + 1 else { return true }
+        O.str("error: '"); O.printable(w[0])
+        if n == 0 { O.line("' takes no arguments") } else { O.line("' needs one guest name or id") }
+        return false
+    }
+
+    static func resolve(_ w: Words) -> Int? {
+        let m = M.shared
+        for g in 0..<m.pointee.guestCount where m.pointee.guests[g].nameIs(w[1]) { return g }
+        if let id = w.number(1), id < UInt64(m.pointee.guestCount) { return Int(id) }
+        O.str("error: no guest '"); O.printable(w[1]); O.line("' (see 'list')")
+        return nil
+    }
+
+    static func fail(_ g: Int, _ reason: StaticString) {
+        O.str("error: guest '")
+        M.shared.pointee.guests[g].withName { O.printable($0) }
+        O.str("' "); O.line(reason)
+    }
+
+    static func done(_ g: Int, _ what: StaticString) {
+        M.shared.pointee.guests[g].withName { O.printable($0) }
+        O.str(": "); O.line(what)
+    }
+
+    static func start(_ g: Int) {
+        let m = M.shared
+        BigLock.acquire()
+        let st = m.pointee.guests[g].state
+        guard st == .stopped || st == .crashed, m.pointee.pending[g] == .none else {
+            BigLock.release(); fail(g, st == .paused ? "is paused (use resume)" : "is already running"); return
+        }
+        m.pointee.destroy(g)
+        do { try m.pointee.create(g) } catch { BigLock.release(); fail(g, error.reason); return }
+        BigLock.release()
+        done(g, "started")
+    }
+
+    /// Records `action` and waits (bounded) until the guest's vCPUs have left every hart.
+    static func requestAndSettle(_ g: Int, _ action: PendingAction) -> Bool {
+        let m = M.shared
+        BigLock.acquire()
+        m.pointee.pending[g] = action
+        m.pointee.settle(g)
+        BigLock.release()
+        let deadline = A.counter() + A.counterFrequency / 2
+        while A.counter() < deadline {
+            BigLock.acquire()
+            let left = m.pointee.pending[g]
+            if left != .none { m.pointee.settle(g) }
+            let settled = m.pointee.pending[g] == .none
+            BigLock.release()
+            if settled { return true }
+            A.relax()
+        }
+        return false
+    }
+
+    static func stop(_ g: Int) {
+        let st = M.shared.pointee.guests[g].state
+        guard st == .running || st == .paused || st == .crashed else { fail(g, "is already stopped"); return }
+        if st == .crashed && M.shared.pointee.guests[g].ramHost == 0 {
+            M.shared.pointee.guests[g].state = .stopped; done(g, "stopped"); return
+        }
+        guard requestAndSettle(g, .stop) else { fail(g, LifecycleError.busy.reason); return }
+        done(g, "stopped")
+    }
+
+    static func restart(_ g: Int) {
+        let st = M.shared.pointee.guests[g].state
+        if st == .stopped || st == .crashed {
+            start(g); return
+        }
+        guard requestAndSettle(g, .restart) else { fail(g, LifecycleError.busy.reason); return }
+        if M.shared.pointee.guests[g].state == .running { done(g, "restarted") } else { fail(g, LifecycleError.outOfMemory.reason) }
+    }
+
+    static func pause(_ g: Int) {
+        BigLock.acquire()
+        guard M.shared.pointee.guests[g].state == .running else { BigLock.release(); fail(g, LifecycleError.notRunning.reason); return }
+        M.shared.pointee.guests[g].state = .paused
+        BigLock.release()
+        done(g, "paused")
+    }
+
+    static func resume(_ g: Int) {
+        BigLock.acquire()
+        guard M.shared.pointee.guests[g].state == .paused else { BigLock.release(); fail(g, LifecycleError.notPaused.reason); return }
+        M.shared.pointee.guests[g].state = .running
+        BigLock.release()
+        done(g, "resumed")
+    }
+
+    static func list() {
+        let m = M.shared
+        O.line("id  name             state     vcpus  harts     memory   restarts  uptime")
+        for g in 0..<m.pointee.guestCount {
+            let r = m.pointee.guests[g]
+            O.dec(g); O.pad(digits(UInt64(g)), to: 4)
+            let nlen = r.withName { O.printable($0); return $0.count }
+            O.pad(nlen, to: 17)
+            O.str(r.state.label); O.pad(r.state.label.utf8CodeUnitCount, to: 10)
+            O.dec(r.vcpuCount); O.pad(digits(UInt64(r.vcpuCount)), to: 7)
+            let hl = harts(m.pointee.vcpus[m.pointee.firstSlot(g)].hartMask, pinned: r.config.flags & RUM_GUEST_F_PINNED != 0)
+            O.pad(hl, to: 10)
+            O.size(r.ramSize); O.str("  ")
+            O.dec(UInt64(r.restarts)); O.pad(digits(UInt64(r.restarts)), to: 10)
+            if r.state == .running || r.state == .paused {
+                O.dec((A.counter() &- r.startedAt) / A.counterFrequency); O.str("s")
+            } else { O.str("-") }
+            O.byte(10)
+        }
+    }
+
+    /// Prints a hart mask as "0,1" (with '*' if pinned); returns characters written.
+    static func harts(_ mask: UInt64, pinned: Bool) -> Int {
+        var n = 0
+        for h in 0..<64 where mask & (1 << UInt64(h)) != 0 {
+            if n > 0 { O.str(","); n += 1 }
+            O.dec(h); n += digits(UInt64(h))
+        }
+        if pinned { O.str("*"); n += 1 }
+        return n
+    }
+
+    static func digits(_ v: UInt64) -> Int {
+        var n = 1, x = v
+        while x >= 10 { x /= 10; n += 1 }
+        return n
+    }
+
+    static func info(_ g: Int) {
+        let m = M.shared
+        let r = m.pointee.guests[g]
+        O.str("guest "); O.dec(g); O.str(" '"); _ = r.withName { O.printable($0) }; O.str("': ")
+        O.line(r.state.label)
+        O.str("  vcpus "); O.dec(r.vcpuCount); O.str("  harts ")
+        _ = harts(m.pointee.vcpus[m.pointee.firstSlot(g)].hartMask, pinned: r.config.flags & RUM_GUEST_F_PINNED != 0)
+        O.str("  restart policy ")
+        switch r.config.restart_policy {
+        case RUM_RESTART_NEVER: O.line("never")
+        case RUM_RESTART_ALWAYS: O.line("always")
+        default: O.line("on-crash")
+        }
+        O.str("  memory  gpa "); O.hex(RUM_GUEST_RAM_GPA, digits: 8); O.str(" size "); O.size(r.ramSize)
+        if r.ramHost != 0 { O.str(" -> host "); O.hex(r.ramHost, digits: 10) }
+        O.byte(10)
+        O.str("  systable gpa "); O.hex(RUM_GUEST_SYSTABLE_GPA, digits: 8); O.line(" (read-only)")
+        O.line("  devices (none)")
+        O.str("  restarts "); O.dec(UInt64(r.restarts))
+        if r.lastRestartLatency > 0 {
+            O.str("  last restart "); O.dec(r.lastRestartLatency * 1_000_000 / A.counterFrequency); O.str(" us to first output")
+        }
+        O.byte(10)
+        O.str("  console "); O.dec(m.pointee.consoles[g].written); O.line(" bytes written")
+        O.str("  exits")
+        for i in 0..<ExitReason.count {
+            O.str(" "); O.str(ExitReason(rawValue: i)!.label); O.str("="); O.dec(r.exits[i])
+        }
+        O.byte(10)
+        let f = r.lastFault
+        if f.valid {
+            O.str("  last fault: "); O.str(f.kind.label)
+            if f.kind == .stage2Fault {
+                O.str(f.access == .write ? " (write)" : f.access == .execute ? " (fetch)" : " (read)")
+            }
+            O.str(" at pc "); O.hex(f.pc, digits: 10)
+            O.str(f.kind == .stage2Fault ? " gpa " : " detail "); O.hex(f.address, digits: 10); O.byte(10)
+        } else {
+            O.line("  last fault: none")
+        }
+    }
+
+    static func stats() {
+        let m = M.shared
+        O.str("guest           ")
+        for i in 0..<ExitReason.count {
+            let l = ExitReason(rawValue: i)!.label
+            O.str(l); O.pad(l.utf8CodeUnitCount, to: 11)
+        }
+        O.byte(10)
+        for g in 0..<m.pointee.guestCount {
+            let n = m.pointee.guests[g].withName { O.printable($0); return $0.count }
+            O.pad(n, to: 16)
+            for i in 0..<ExitReason.count {
+                let v = m.pointee.guests[g].exits[i]
+                O.dec(v); O.pad(digits(v), to: 11)
+            }
+            O.byte(10)
+        }
+        for h in 0..<min(m.pointee.platform.cpuCount, M.maxHarts) {
+            O.str("hart "); O.dec(h); O.pad(5 + digits(UInt64(h)), to: 16)
+            for i in 0..<ExitReason.count {
+                let v = m.pointee.hartExits[h * ExitReason.count + i]
+                O.dec(v); O.pad(digits(v), to: 11)
+            }
+            O.byte(10)
+        }
+        O.str("free memory "); O.size(m.pointee.pages.freePages > 0 ? UInt64(m.pointee.pages.freePages) * 4096 : 0)
+        O.str(" ("); O.dec(m.pointee.pages.freePages); O.str(" pages; "); O.dec(m.pointee.bootFreePages); O.line(" at boot)")
+    }
+}

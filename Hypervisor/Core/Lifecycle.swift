@@ -1,0 +1,155 @@
+// Lifecycle: creating, stopping, restarting and failing guests.
+//
+// A guest exists (owns RAM, a SysTable page and stage-2 tables) only while it
+// is running or paused. Creation zeroes its RAM and copies its pristine image
+// from the bundle, so nothing leaks between instances or tenants. Stopping is
+// two-phase: a pending action is recorded, and whichever hart sees the last
+// vCPU of the guest leave the CPU finishes it (`settle`). A fault therefore
+// never waits for other harts, and the other guests keep running.
+
+import RumABI
+
+public enum LifecycleError: Error {
+    case notStopped, notRunning, notPaused, outOfMemory, busy
+
+    public var reason: StaticString {
+        switch self {
+        case .notStopped: "is not stopped"
+        case .notRunning: "is not running"
+        case .notPaused: "is not paused"
+        case .outOfMemory: "cannot be created: not enough free memory"
+        case .busy: "did not leave its CPUs in time"
+        }
+    }
+}
+
+extension Machine {
+    /// Creates guest `g` from its pristine image and makes vCPU 0 runnable.
+    /// Caller holds the lock.
+    public mutating func create(_ g: Int) throws(LifecycleError) {
+        guard guests[g].ramHost == 0 else { throw .notStopped }
+        let ramPages = Int(guests[g].ramSize / PageAllocator.pageSize)
+        guard let ram = pages.allocate(pages: ramPages, align: 2 << 20) else { throw .outOfMemory }
+        guard let st = pages.allocateZeroed(pages: 1) else {
+            pages.free(ram, pages: ramPages); throw .outOfMemory
+        }
+        zeroPhysical(ram, bytes: guests[g].ramSize)
+        copyPhysical(to: ram, from: guests[g].imageAddress, bytes: UInt64(guests[g].config.image_size))
+        guard let s2 = A.stage2Create(&pages, vmid: UInt16(g + 1), ramHost: ram, ramSize: guests[g].ramSize,
+                                      sysTableHost: st) else {
+            pages.free(ram, pages: ramPages); pages.free(st, pages: 1); throw .outOfMemory
+        }
+        guests[g].ramHost = ram
+        guests[g].sysTableHost = st
+        stage2[g] = s2
+        fillSysTable(g)
+        for k in 0..<vcpuCount where vcpus[k].guest == g {
+            vcpus[k].state = vcpus[k].index == 0 ? .runnable : .offline
+            A.vcpuReset(regsOf(k), hartID: UInt64(vcpus[k].index), entry: RUM_GUEST_RAM_GPA,
+                        arg: RUM_GUEST_SYSTABLE_GPA)
+        }
+        consoles[g].reset()
+        guests[g].state = .running
+        guests[g].startedAt = A.counter()
+        pending[g] = .none
+    }
+
+    /// Frees everything guest `g` owns. Caller holds the lock; no vCPU of g runs.
+    public mutating func destroy(_ g: Int) {
+        if let s2 = stage2[g] { A.stage2Destroy(s2, &pages) }
+        stage2[g] = nil
+        if guests[g].ramHost != 0 {
+            pages.free(guests[g].ramHost, pages: Int(guests[g].ramSize / PageAllocator.pageSize))
+            pages.free(guests[g].sysTableHost, pages: 1)
+        }
+        guests[g].ramHost = 0
+        guests[g].sysTableHost = 0
+        for k in 0..<vcpuCount where vcpus[k].guest == g { vcpus[k].state = .offline }
+    }
+
+    /// Writes the guest's SysTable (ABI: rumabi.h) into its read-only page.
+    mutating func fillSysTable(_ g: Int) {
+        var t = SysTable()
+        t.magic = RUM_SYSTABLE_MAGIC
+        t.revision = UInt16(RUM_ABI_REVISION)
+        t.size = UInt16(MemoryLayout<SysTable>.size)
+        t.guest_id = UInt32(g)
+        t.vcpu_count = guests[g].config.vcpus
+        t.name = guests[g].config.name
+        t.mem_count = 1
+        t.mem.0 = MemRange(base: RUM_GUEST_RAM_GPA, size: guests[g].ramSize)
+        t.console_kind = RUM_CONSOLE_HYPERCALL
+        t.hypercall_abi = RUM_HC_ABI_VERSION
+        t.timebase_hz = A.counterFrequency
+        t.boot_time = A.counter()
+        t.restart_count = guests[g].restarts
+        let f = guests[g].config.flags
+        t.flags = (f & RUM_GUEST_F_VERBOSE != 0 ? RUM_SYSTABLE_F_VERBOSE : 0)
+            | (f & RUM_GUEST_F_PINNED != 0 ? RUM_SYSTABLE_F_PINNED : 0)
+        t.reserved.0 = f & RUM_GUEST_F_TEST != 0 ? UInt64(guests[g].config.payload) : 0
+        UnsafeMutablePointer<SysTable>(bitPattern: UInt(guests[g].sysTableHost))!.pointee = t
+    }
+
+    /// Records a fault of guest `g` and schedules its teardown (and restart if
+    /// its policy says so). Caller holds the lock.
+    public mutating func fault(_ g: Int, _ record: FaultRecord) {
+        guard guests[g].state == .running || guests[g].state == .paused else { return }
+        guests[g].lastFault = record
+        guests[g].state = .crashed
+        pending[g] = .crash
+        guests[g].restartPendingSince = record.at
+        settle(g)
+    }
+
+    /// Finishes a pending action once no vCPU of `g` is on a CPU. Returns
+    /// true if something was done. Caller holds the lock.
+    @discardableResult
+    public mutating func settle(_ g: Int) -> Bool {
+        guard pending[g] != .none, !anyRunning(g) else { return false }
+        let action = pending[g]
+        pending[g] = .none
+        destroy(g)
+        switch action {
+        case .none:
+            break
+        case .stop:
+            guests[g].state = .stopped
+        case .restart:
+            guests[g].state = .stopped
+            guests[g].restarts += 1
+            try? create(g)
+        case .crash:
+            let policy = guests[g].config.restart_policy
+            if policy == RUM_RESTART_ON_CRASH || policy == RUM_RESTART_ALWAYS {
+                guests[g].restarts += 1
+                do {
+                    try create(g)
+                    guests[g].awaitingFirstOutput = true
+                } catch {
+                    guests[g].state = .crashed
+                }
+            }
+        }
+        return true
+    }
+
+    /// A guest stopped itself through a reset call.
+    public mutating func guestReset(_ g: Int, _ kind: SystemResetKind, pc: UInt64) {
+        switch kind {
+        case .shutdown:
+            pending[g] = guests[g].config.restart_policy == RUM_RESTART_ALWAYS ? .restart : .stop
+            if pending[g] == .stop { guests[g].state = .stopped }
+        case .reboot:
+            pending[g] = .restart
+        case .crash:
+            var r = FaultRecord()
+            r.kind = .guestCrashReport
+            r.valid = true
+            r.pc = pc
+            r.at = A.counter()
+            fault(g, r)
+            return
+        }
+        settle(g)
+    }
+}

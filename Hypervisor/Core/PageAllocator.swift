@@ -1,0 +1,97 @@
+// PageAllocator: the hypervisor's physical page allocator.
+//
+// Manages one contiguous pool of RAM (the largest free range at boot) in
+// 4 KiB pages with a bitmap kept at the start of the pool itself. First fit
+// with alignment, so guest RAM can be 2 MiB aligned for megapage mappings.
+// Every page handed out is accounted for: `freePages` returns to its boot value
+// when everything is freed, which the restart tests assert.
+
+public struct PageAllocator {
+    public static let pageSize: UInt64 = 4096
+
+    /// First page managed (after the bitmap).
+    public private(set) var base: UInt64 = 0
+    public private(set) var pageCount = 0
+    public private(set) var freePages = 0
+    var bitmap: UnsafeMutablePointer<UInt64>? = nil
+
+    public init() {}
+
+    /// Takes over [range.base, range.end): the bitmap comes out of its start.
+    public init(pool range: PhysicalRange) {
+        let start = (range.base + PageAllocator.pageSize - 1) & ~(PageAllocator.pageSize - 1)
+        guard range.end > start + 2 * PageAllocator.pageSize else { return }
+        let totalPages = Int((range.end - start) / PageAllocator.pageSize)
+        let words = (totalPages + 63) / 64
+        let bitmapPages = (words * 8 + Int(PageAllocator.pageSize) - 1) / Int(PageAllocator.pageSize)
+        guard let map = UnsafeMutablePointer<UInt64>(bitPattern: UInt(start)) else { return }
+        map.initialize(repeating: 0, count: words)
+        bitmap = map
+        base = start + UInt64(bitmapPages) * PageAllocator.pageSize
+        pageCount = totalPages - bitmapPages
+        freePages = pageCount
+    }
+
+    func isUsed(_ i: Int) -> Bool { bitmap![i / 64] & (1 << UInt64(i % 64)) != 0 }
+
+    mutating func mark(_ i: Int, _ used: Bool) {
+        if used { bitmap![i / 64] |= 1 << UInt64(i % 64) } else { bitmap![i / 64] &= ~(1 << UInt64(i % 64)) }
+    }
+
+    /// Allocates `pages` contiguous pages whose physical address is a multiple
+    /// of `align` bytes (a power of two >= 4 KiB). Memory is not zeroed.
+    public mutating func allocate(pages: Int, align: UInt64 = 4096) -> UInt64? {
+        guard pages > 0, pages <= freePages, bitmap != nil, align.nonzeroBitCount == 1 else { return nil }
+        var i = 0
+        while i + pages <= pageCount {
+            let address = base + UInt64(i) * PageAllocator.pageSize
+            if address & (align - 1) != 0 {
+                let aligned = (address + align - 1) & ~(align - 1)
+                i = Int((aligned - base) / PageAllocator.pageSize)
+                continue
+            }
+            var run = 0
+            while run < pages && !isUsed(i + run) { run += 1 }
+            if run == pages {
+                for k in 0..<pages { mark(i + k, true) }
+                freePages -= pages
+                return address
+            }
+            i += run + 1
+        }
+        return nil
+    }
+
+    /// Returns pages obtained from `allocate`. Refuses (returns false) ranges
+    /// outside the pool or pages that are not allocated, without changing anything.
+    @discardableResult
+    public mutating func free(_ address: UInt64, pages: Int) -> Bool {
+        guard bitmap != nil, pages > 0, address >= base, address & (PageAllocator.pageSize - 1) == 0 else { return false }
+        let first = Int((address - base) / PageAllocator.pageSize)
+        guard first + pages <= pageCount else { return false }
+        for k in 0..<pages where !isUsed(first + k) { return false }
+        for k in 0..<pages { mark(first + k, false) }
+        freePages += pages
+        return true
+    }
+
+    /// Allocates and zeroes pages.
+    public mutating func allocateZeroed(pages: Int, align: UInt64 = 4096) -> UInt64? {
+        guard let a = allocate(pages: pages, align: align) else { return nil }
+        zeroPhysical(a, bytes: UInt64(pages) * PageAllocator.pageSize)
+        return a
+    }
+}
+
+/// Zeroes physical memory (identity-mapped), 8 bytes at a time.
+public func zeroPhysical(_ address: UInt64, bytes: UInt64) {
+    guard let p = UnsafeMutablePointer<UInt64>(bitPattern: UInt(address)) else { return }
+    p.update(repeating: 0, count: Int(bytes / 8))
+}
+
+/// Copies bytes between identity-mapped physical addresses.
+public func copyPhysical(to dst: UInt64, from src: UInt64, bytes: UInt64) {
+    guard let d = UnsafeMutableRawPointer(bitPattern: UInt(dst)),
+          let s = UnsafeRawPointer(bitPattern: UInt(src)) else { return }
+    d.copyMemory(from: s, byteCount: Int(bytes))
+}

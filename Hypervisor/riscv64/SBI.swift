@@ -1,0 +1,116 @@
+// SBI (riscv64): decoding a guest's SBI calls (SBI spec v2.0).
+//
+// a7 = extension id, a6 = function id, a0..a5 = arguments. Calls that need
+// no hypervisor state (BASE, TIME) are answered on the fast path straight
+// from the trap; the rest become a portable `GuestCall` for the core.
+// Unknown extensions and functions get SBI_ERR_NOT_SUPPORTED.
+
+import ArchShims
+import RumkvCore
+import RumABI
+
+enum SBI {
+    static let base: UInt64 = 0x10
+    static let time: UInt64 = 0x5449_4D45
+    static let ipi: UInt64 = 0x73_5049
+    static let rfence: UInt64 = 0x5246_4E43
+    static let hsm: UInt64 = 0x48_534D
+    static let srst: UInt64 = 0x5352_5354
+    static let dbcn: UInt64 = 0x4442_434E
+    static let rumkv: UInt64 = UInt64(RUM_SBI_EXT_ID)
+    static let legacySetTimer: UInt64 = 0x00
+    static let legacyPutchar: UInt64 = 0x01
+    static let legacyGetchar: UInt64 = 0x02
+    static let legacyShutdown: UInt64 = 0x08
+
+    /// Rumkv's SBI implementation id and version (BASE get_impl_id/version).
+    static let implID: Int64 = 0x52_554B
+    static let implVersion: Int64 = 0x0001_0000
+
+    static func supported(_ eid: UInt64) -> Bool {
+        switch eid {
+        case base, time, ipi, rfence, hsm, srst, dbcn, rumkv, legacySetTimer, legacyPutchar,
+             legacyGetchar, legacyShutdown: return true
+        default: return false
+        }
+    }
+
+    /// Answers BASE and TIME in place. Returns false if the call needs the core.
+    @inline(__always)
+    static func fastPath(_ v: UnsafeMutablePointer<rv_vcpu_t>) -> Bool {
+        let eid = v.pointee.gpr.17, fid = v.pointee.gpr.16
+        var value: Int64 = 0
+        if eid == base {
+            switch fid {
+            case 0: value = 0x0200_0000                     // spec version 2.0
+            case 1: value = implID
+            case 2: value = implVersion
+            case 3: value = supported(v.pointee.gpr.10) ? 1 : 0
+            case 4, 5, 6: value = 0                         // mvendorid, marchid, mimpid
+            default:
+                v.pointee.gpr.10 = UInt64(bitPattern: -2)
+                v.pointee.pc += 4
+                v.pointee.fast_calls &+= 1
+                return true
+            }
+        } else if (eid == time && fid == 0) || eid == legacySetTimer {
+            rv_write_vstimecmp(v.pointee.gpr.10)
+        } else {
+            return false
+        }
+        v.pointee.gpr.10 = 0
+        if eid != legacySetTimer { v.pointee.gpr.11 = UInt64(bitPattern: value) }
+        v.pointee.pc += 4
+        v.pointee.fast_calls &+= 1
+        return true
+    }
+
+    /// Decodes any other SBI call into a portable call.
+    static func decode(_ v: UnsafeMutablePointer<rv_vcpu_t>) -> GuestCall {
+        let eid = v.pointee.gpr.17, fid = v.pointee.gpr.16
+        let a0 = v.pointee.gpr.10, a1 = v.pointee.gpr.11, a2 = v.pointee.gpr.12
+        switch eid {
+        case legacyPutchar: return .consolePutchar(UInt8(truncatingIfNeeded: a0))
+        case legacyGetchar: return .consoleGetchar
+        case legacyShutdown: return .systemReset(.shutdown)
+        case ipi where fid == 0: return .sendIPI(hartMask: a0, hartBase: a1)
+        case rfence where fid <= 6: return .remoteFence(hartMask: a0, hartBase: a1)
+        case hsm:
+            switch fid {
+            case 0: return .hartStart(hart: a0, entry: a1, arg: a2)
+            case 1: return .hartStop
+            case 2: return .hartStatus(hart: a0)
+            default: return .unsupported
+            }
+        case srst where fid == 0:
+            // type: 0 shutdown, 1 cold reboot, 2 warm reboot; reason 1 = system failure.
+            if a1 == 1 { return .systemReset(.crash) }
+            switch a0 {
+            case 0: return .systemReset(.shutdown)
+            case 1, 2: return .systemReset(.reboot)
+            default: return .unsupported
+            }
+        case dbcn:
+            switch fid {
+            case 0: return .consoleWrite(gpa: a1 | a2 << 32, length: a0)
+            case 1: return .consoleRead(gpa: a1 | a2 << 32, length: a0)
+            case 2: return .consolePutchar(UInt8(truncatingIfNeeded: a0))
+            default: return .unsupported
+            }
+        case rumkv:
+            switch UInt32(truncatingIfNeeded: fid) {
+            case RUM_HC_CONSOLE_WRITE: return .consoleWrite(gpa: a0, length: a1)
+            case RUM_HC_YIELD: return .yield
+            case RUM_HC_EXIT: return .systemReset(a0 == 0 ? .shutdown : .crash)
+            default: return .unsupported
+            }
+        default:
+            return .unsupported
+        }
+    }
+}
+
+@_cdecl("rumkv_guest_fastpath")
+func rumkvGuestFastpath(_ v: UnsafeMutablePointer<rv_vcpu_t>) -> Int {
+    v.pointee.scause == 10 && SBI.fastPath(v) ? 1 : 0
+}

@@ -1,0 +1,76 @@
+// Stage2 (riscv64): Sv39x4 guest-physical translation (hgatp).
+//
+// RISC-V Privileged Spec v1.12, 8.5: the root table is 16 KiB (2048 entries,
+// 16 KiB aligned) for a 41-bit guest-physical space; lower levels are normal
+// 4 KiB Sv39 tables. Guest RAM is mapped with 2 MiB leaves (RAM is allocated
+// 2 MiB aligned), the SysTable page read-only with a 4 KiB leaf. All leaves
+// carry U (required for G-stage) and A/D preset so no A/D fault can occur.
+// Every table page used is remembered so that destroy frees exactly them.
+
+import ArchShims
+import RumkvCore
+import RumABI
+
+public struct RVStage2 {
+    public var hgatp: UInt64 = 0
+    var tables: InlineArray<12, UInt64> = .init(repeating: 0)
+    var tableCount = 0
+    var rootAddress: UInt64 = 0
+
+    static let valid: UInt64 = 1, read: UInt64 = 2, write: UInt64 = 4, exec: UInt64 = 8
+    static let user: UInt64 = 16, accessed: UInt64 = 64, dirty: UInt64 = 128
+
+    static func pte(_ pa: UInt64, _ flags: UInt64) -> UInt64 { (pa >> 12) << 10 | flags }
+    static func target(_ pte: UInt64) -> UInt64 { (pte >> 10) << 12 }
+
+    /// Next-level table for `index` of `table`, created on demand.
+    mutating func child(_ table: UInt64, _ index: UInt64, _ pages: inout PageAllocator) -> UInt64? {
+        let slot = UnsafeMutablePointer<UInt64>(bitPattern: UInt(table + index * 8))!
+        if slot.pointee & RVStage2.valid != 0 { return RVStage2.target(slot.pointee) }
+        guard tableCount < 12, let t = pages.allocateZeroed(pages: 1) else { return nil }
+        tables[tableCount] = t
+        tableCount += 1
+        slot.pointee = RVStage2.pte(t, RVStage2.valid)
+        return t
+    }
+
+    /// Maps one 2 MiB (level 1) or 4 KiB (level 0) leaf.
+    mutating func map(gpa: UInt64, hpa: UInt64, megapage: Bool, flags: UInt64, _ pages: inout PageAllocator) -> Bool {
+        guard let l1 = child(rootAddress, (gpa >> 30) & 0x7FF, &pages) else { return false }
+        if megapage {
+            UnsafeMutablePointer<UInt64>(bitPattern: UInt(l1 + ((gpa >> 21) & 0x1FF) * 8))!.pointee = RVStage2.pte(hpa, flags)
+            return true
+        }
+        guard let l0 = child(l1, (gpa >> 21) & 0x1FF, &pages) else { return false }
+        UnsafeMutablePointer<UInt64>(bitPattern: UInt(l0 + ((gpa >> 12) & 0x1FF) * 8))!.pointee = RVStage2.pte(hpa, flags)
+        return true
+    }
+
+    static func create(_ pages: inout PageAllocator, vmid: UInt16, ramHost: UInt64, ramSize: UInt64,
+                       sysTableHost: UInt64) -> RVStage2? {
+        guard let root = pages.allocateZeroed(pages: 4, align: 16 << 10) else { return nil }
+        var s = RVStage2()
+        s.rootAddress = root
+        let rw = valid | read | write | exec | user | accessed | dirty
+        var off: UInt64 = 0
+        var ok = true
+        while ok && off < ramSize {
+            ok = s.map(gpa: RUM_GUEST_RAM_GPA + off, hpa: ramHost + off, megapage: true, flags: rw, &pages)
+            off += 2 << 20
+        }
+        if ok {
+            ok = s.map(gpa: RUM_GUEST_SYSTABLE_GPA, hpa: sysTableHost, megapage: false,
+                       flags: valid | read | user | accessed, &pages)
+        }
+        guard ok else { destroy(s, &pages); return nil }
+        s.hgatp = 8 << 60 | UInt64(vmid) << 44 | root >> 12
+        rv_hfence_gvma_all()
+        return s
+    }
+
+    static func destroy(_ s: RVStage2, _ pages: inout PageAllocator) {
+        for i in 0..<s.tableCount { pages.free(s.tables[i], pages: 1) }
+        if s.rootAddress != 0 { pages.free(s.rootAddress, pages: 4) }
+        rv_hfence_gvma_all()
+    }
+}

@@ -195,7 +195,7 @@ enum GuestCommands<A: GuestHosting> {
         O.str("  console "); O.dec(m.pointee.consoles[g].written); O.line(" bytes written")
         O.str("  exits")
         for i in 0..<ExitReason.count {
-            O.str(" "); O.str(ExitReason(rawValue: i)!.label); O.str("="); O.dec(r.exits[i])
+            O.str(" "); O.str(ExitReason(rawValue: i)!.label); O.str("="); O.dec(exitCount(g, i))
         }
         O.byte(10)
         let f = r.lastFault
@@ -211,6 +211,18 @@ enum GuestCommands<A: GuestHosting> {
         }
     }
 
+    /// Exits of guest `g` for reason `i`, fast-path calls included in hypercalls.
+    static func exitCount(_ g: Int, _ i: Int) -> UInt64 {
+        let m = M.shared
+        var v = m.pointee.guests[g].exits[i]
+        if i == ExitReason.hypercall.rawValue {
+            for k in 0..<m.pointee.vcpuCount where m.pointee.vcpus[k].guest == g {
+                v &+= A.vcpuFastCalls(m.pointee.regsOf(k))
+            }
+        }
+        return v
+    }
+
     static func stats() {
         let m = M.shared
         O.str("guest           ")
@@ -223,7 +235,7 @@ enum GuestCommands<A: GuestHosting> {
             let n = m.pointee.guests[g].withName { O.printable($0); return $0.count }
             O.pad(n, to: 16)
             for i in 0..<ExitReason.count {
-                let v = m.pointee.guests[g].exits[i]
+                let v = exitCount(g, i)
                 O.dec(v); O.pad(digits(v), to: 11)
             }
             O.byte(10)

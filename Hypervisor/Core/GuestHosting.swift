@@ -53,6 +53,9 @@ public protocol GuestHosting: Architecture {
     /// Counter value at which a waiting vCPU's own timer fires (UInt64.max if none).
     static func vcpuTimerDeadline(_ r: UnsafeMutablePointer<VCPURegisters>) -> UInt64
 
+    /// Calls the port answered without leaving the trap handler (counted as hypercalls).
+    static func vcpuFastCalls(_ r: UnsafeMutablePointer<VCPURegisters>) -> UInt64
+
     /// Program-counter value for fault reports.
     static func vcpuPC(_ r: UnsafeMutablePointer<VCPURegisters>) -> UInt64
 

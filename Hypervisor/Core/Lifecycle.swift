@@ -48,10 +48,17 @@ extension Machine {
             A.vcpuReset(regsOf(k), hartID: UInt64(vcpus[k].index), entry: RUM_GUEST_RAM_GPA,
                         arg: RUM_GUEST_SYSTABLE_GPA)
         }
-        consoles[g].reset()
+        if guests[g].restarts > 0 || guests[g].lastFault.valid { markRestart(g) }
         guests[g].state = .running
         guests[g].startedAt = A.counter()
         pending[g] = .none
+    }
+
+    /// Puts a marker in the backlog so the previous instance's output stays
+    /// readable (the backlog survives restarts: it shows why a guest died).
+    mutating func markRestart(_ g: Int) {
+        let marker: StaticString = "\n[rumkv: new instance]\n"
+        marker.withUTF8Buffer { for b in $0 { consoles[g].put(b) } }
     }
 
     /// Frees everything guest `g` owns. Caller holds the lock; no vCPU of g runs.

@@ -62,9 +62,7 @@ public struct Machine<A: GuestHosting> {
     /// places the state and register pages, creates the guest table from the
     /// bundle. Returns a reason on failure.
     public static func boot(_ platform: Platform, bundle: BundleView) -> StaticString? {
-        var largest = PhysicalRange(base: 0, size: 0)
-        platform.memory.forEachFree { if $0.size > largest.size { largest = $0 } }
-        var pages = PageAllocator(pool: largest)
+        var pages = PageAllocator(memory: platform.memory)
         let statePages = (MemoryLayout<Machine<A>>.size + 4095) / 4096
         let regPages = (MemoryLayout<A.VCPURegisters>.stride * 16 + 4095) / 4096
         guard let stateAddr = pages.allocateZeroed(pages: statePages),

@@ -1,7 +1,9 @@
 // PageAllocator: the hypervisor's physical page allocator.
 //
-// Manages one contiguous pool of RAM (the largest free range at boot) in
-// 4 KiB pages with a bitmap kept at the start of the pool itself. First fit
+// Manages the span from the lowest to the highest free byte of RAM in 4 KiB
+// pages, with a bitmap placed in the largest free range; pages that are not
+// free at boot (firmware, hypervisor, DTB, boot bundle, holes) are marked used
+// for good. First fit
 // with alignment, so guest RAM can be 2 MiB aligned for megapage mappings.
 // Every page handed out is accounted for: `freePages` returns to its boot value
 // when everything is freed, which the restart tests assert.
@@ -16,6 +18,40 @@ public struct PageAllocator {
     var bitmap: UnsafeMutablePointer<UInt64>? = nil
 
     public init() {}
+
+    /// Takes over every free range of `memory`.
+    public init(memory: MemoryMap) {
+        var low = UInt64.max, high: UInt64 = 0, largest = PhysicalRange(base: 0, size: 0)
+        memory.forEachFree { r in
+            low = min(low, r.base); high = max(high, r.end)
+            if r.size > largest.size { largest = r }
+        }
+        let page = PageAllocator.pageSize
+        let start = (low + page - 1) & ~(page - 1)
+        guard high > start + 2 * page else { return }
+        let totalPages = Int((high - start) / page)
+        let words = (totalPages + 63) / 64
+        let bitmapBytes = UInt64(words * 8)
+        let mapAt = (largest.base + page - 1) & ~(page - 1)
+        guard largest.end > mapAt + bitmapBytes + page,
+              let map = UnsafeMutablePointer<UInt64>(bitPattern: UInt(mapAt)) else { return }
+        map.initialize(repeating: ~0, count: words)
+        bitmap = map
+        base = start
+        pageCount = totalPages
+        freePages = 0
+        let mapEnd = (mapAt + bitmapBytes + page - 1) & ~(page - 1)
+        memory.forEachFree { r in
+            var a = (r.base + page - 1) & ~(page - 1)
+            while a + page <= r.end {
+                if a < mapAt || a >= mapEnd {
+                    mark(Int((a - start) / page), false)
+                    freePages += 1
+                }
+                a += page
+            }
+        }
+    }
 
     /// Takes over [range.base, range.end): the bitmap comes out of its start.
     public init(pool range: PhysicalRange) {

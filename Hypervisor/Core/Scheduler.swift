@@ -79,7 +79,10 @@ public enum Scheduler<A: GuestHosting> {
                 && m.pointee.guests[g].state == .running && m.pointee.pending[g] == .none
             if !keepGoing || A.counter() >= sliceEnd {
                 m.pointee.vcpus[k].runningOn = -1
-                m.pointee.settle(g)
+                if m.pointee.settle(g) && m.pointee.guests[g].state == .running {
+                    // Blink recovery: the new instance runs next on this hart.
+                    m.pointee.lastPicked[h] = (k + m.pointee.vcpuCount - 1) % m.pointee.vcpuCount
+                }
                 BigLock.release()
                 return
             }

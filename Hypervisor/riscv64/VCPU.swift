@@ -31,7 +31,9 @@ extension RISCV64: GuestHosting {
     public static func stage2Pages(_ s: RVStage2) -> Int { 4 + s.tableCount }
 
     public static func vcpuReset(_ r: UnsafeMutablePointer<rv_vcpu_t>, hartID: UInt64, entry: UInt64, arg: UInt64) {
+        let fast = r.pointee.fast_calls
         r.initialize(to: rv_vcpu_t())
+        r.pointee.fast_calls = fast
         r.pointee.pc = entry
         r.pointee.gpr.10 = hartID
         r.pointee.gpr.11 = arg
@@ -180,4 +182,8 @@ func rumkvSecondaryMain(_ hartID: UInt64) -> Never {
     m.pointee.hartOnline[index] = true
     BigLock.release()
     Scheduler<RISCV64>.runHart(index)
+}
+
+extension RISCV64 {
+    public static func vcpuFastCalls(_ r: UnsafeMutablePointer<rv_vcpu_t>) -> UInt64 { r.pointee.fast_calls }
 }

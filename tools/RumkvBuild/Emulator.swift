@@ -14,6 +14,12 @@ public struct EmulatorOptions: Sendable {
     public var withoutVirtualization = false
     /// Extra emulator arguments appended verbatim.
     public var extra: [String] = []
+    /// Boot bundle (guests) loaded as the initrd / multiboot module.
+    public var bundle: URL? = nil
+    /// Put the console on this Unix socket instead of the terminal (for `rumkv ctl`).
+    public var consoleSocket: String? = nil
+    /// Deterministic instruction counting (-icount shift=0) for benchmarks.
+    public var icount = false
     public init() {}
 }
 
@@ -59,7 +65,13 @@ public enum Emulator {
             args = ["-machine", "q35", "-cpu", "qemu64"]
         }
         args += ["-smp", "\(o.smp)", "-m", "\(o.memoryMiB)M", "-kernel", images.hypervisor.path, "-no-reboot"]
-        args += interactive ? ["-nographic"] : ["-display", "none", "-serial", "stdio", "-monitor", "none"]
+        if let b = o.bundle { args += ["-initrd", b.path] }
+        if o.icount { args += ["-icount", "shift=0"] }
+        if let sock = o.consoleSocket {
+            args += ["-display", "none", "-monitor", "none", "-serial", "unix:\(sock),server=on,wait=off"]
+        } else {
+            args += interactive ? ["-nographic"] : ["-display", "none", "-serial", "stdio", "-monitor", "none"]
+        }
         return args + o.extra
     }
 }

@@ -15,7 +15,11 @@ extension Emulator {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: try locate(arch))
             p.arguments = qemuArguments(arch, images, o, interactive: true)
-            FileHandle.standardError.write(Data("rumkv: booting \(arch.rawValue) under QEMU (Ctrl-A x quits QEMU; `shutdown` powers off)\n".utf8))
+            if let sock = o.consoleSocket {
+                FileHandle.standardError.write(Data("rumkv: booting \(arch.rawValue) under QEMU; console on \(sock) (use `rumkv ctl --socket \(sock) ...`)\n".utf8))
+            } else {
+                FileHandle.standardError.write(Data("rumkv: booting \(arch.rawValue) under QEMU (Ctrl-A x quits QEMU; `shutdown` powers off)\n".utf8))
+            }
             try p.run()
             p.waitUntilExit()
             return p.terminationStatus

@@ -21,6 +21,15 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Memory in MiB (64-4096).")
     var memory: Int = 256
 
+    @Option(help: "Partition config (guests). Default: configs/qemu-<arch>-virt/three-guests.toml when it exists.")
+    var config: String?
+
+    @Flag(help: "Boot the hypervisor without guests.")
+    var noGuests = false
+
+    @Option(help: "Put the console on this Unix socket (for `rumkv ctl`) instead of the terminal.")
+    var consoleSocket: String?
+
     @Flag(help: "Boot the existing images without rebuilding them.")
     var noBuild = false
 
@@ -55,6 +64,10 @@ struct RunCommand: ParsableCommand {
         } else {
             images = try builder.build(a, variant: variant)
         }
+        if !noGuests, let cfg = config.map({ URL(fileURLWithPath: $0) }) ?? builder.defaultConfig(a) {
+            options.bundle = try builder.bundle(config: cfg, images: images, arch: a)
+        }
+        options.consoleSocket = consoleSocket
         let status = try Emulator.runInteractive(a, images, options)
         if status != 0 { throw ExitCode(status) }
     }

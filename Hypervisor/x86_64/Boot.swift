@@ -1,0 +1,56 @@
+// Boot (x86_64): from GRUB's multiboot2 hand-off to the portable core.
+//
+// entry.S has switched to long mode with the low 4 GiB identity-mapped and
+// the IDT installed. Here: the console, the multiboot2 information (checked
+// before use: it is input from outside), RAM from its memory map, the
+// reservations (the first MiB of BIOS areas, the hypervisor image, the
+// information itself, boot modules), CPUs from the ACPI MADT, the TSC rate,
+// then VMX, and `Hypervisor<X86_64>` starts.
+
+import ArchShims
+import RumkvCore
+
+@_cdecl("rumkv_main")
+func rumkvMain(_ magic: UInt64, _ infoAddress: UInt64) -> Never {
+    typealias H = Hypervisor<X86_64>
+    Uart.initialize()
+    guard magic == MultibootInfo.bootloaderMagic else {
+        H.refuse("not started by a multiboot2 loader (eax is not 0x36d76289)")
+    }
+    guard infoAddress != 0, infoAddress & 7 == 0, infoAddress < Acpi.mappedLimit - UInt64(MultibootInfo.maxSize),
+          let header = UnsafeRawPointer(bitPattern: UInt(infoAddress)) else {
+        H.refuse("the multiboot2 information address is invalid")
+    }
+    let size = min(MultibootInfo.peekTotalSize(header), MultibootInfo.maxSize)
+    let info: MultibootInfo
+    do { info = try MultibootInfo(validating: UnsafeRawBufferPointer(start: header, count: size)) } catch {
+        H.refuse("the multiboot2 information is corrupt")
+    }
+
+    var platform = Platform()
+    platform.consoleBase = UInt64(Uart.base)
+    platform.firmwareTable = infoAddress
+    platform.bootCPU = UInt64(x86_cpuid(1, 0).ebx >> 24)
+    info.forEachRegion { r in
+        if r.type == MultibootRegion.available { platform.memory.addRAM(PhysicalRange(base: r.base, size: r.length)) }
+    }
+    guard platform.memory.ramCount > 0 else { H.refuse("the multiboot2 information has no memory map") }
+    platform.memory.reserve(PhysicalRange(base: 0, size: 1 << 20), .firmware)
+    platform.memory.reserve(PhysicalRange(base: x86_image_start(), size: x86_image_end() - x86_image_start()), .hypervisor)
+    platform.memory.reserve(PhysicalRange(base: infoAddress, size: UInt64(info.totalSize)), .firmware)
+    info.forEachModule { start, end in platform.memory.reserve(PhysicalRange(base: start, size: end - start), .bootModule) }
+
+    let foundMADT = info.rsdp().map { Acpi.discoverCPUs(rsdp: $0, into: &platform) } ?? false
+    if !foundMADT { platform.addCPU(platform.bootCPU) }   // no usable MADT: count the CPU we run on
+    TimeStamp.calibrate()
+
+    switch Virtualization.enter() {
+    case .failure(let box): H.refuse(box.failure.reason)
+    case .success(let caps):
+        platform.virtualization = "VMX"
+        platform.virtualizationDetail = caps.unrestrictedGuest ? "VMX root, EPT, unrestricted guest" : "VMX root, EPT"
+        platform.detailLabel = "VMCS revision"
+        platform.detailValue = UInt64(caps.revision)
+    }
+    H.start(platform)
+}

@@ -1,0 +1,248 @@
+// Bundle: writing and checking the boot bundle the hypervisor loads.
+//
+// A bundle (rumabi.h, rum_bundle_*) is a 32-byte header, one 72-byte entry per
+// guest, then each guest's image as a flat binary at a 4 KiB aligned offset;
+// the file is padded to a 4 KiB multiple. `make` builds it from a validated
+// PartitionConfig, converting ELF images with llvm-objcopy, and writes every
+// field little-endian at its rumabi.h offset. `parse` reads one back and checks
+// everything the hypervisor relies on (it bounds-checks again at boot).
+
+import Foundation
+import RumABI
+
+public struct BundleError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+public enum BundleWriter {
+    public static let alignment = 4096
+    public static let headerSize = MemoryLayout<BundleHeader>.size
+    public static let entrySize = MemoryLayout<BundleGuest>.size
+
+    /// The bundle for `config`: `rumpk` images come from `rumpkImage`, file images relative to
+    /// `configDirectory`; ELF images are flattened with the `objcopy` executable (llvm-objcopy).
+    public static func make(_ config: PartitionConfig, configDirectory: URL, rumpkImage: URL,
+                            objcopy: String) throws -> Data {
+        var images: [Data] = []
+        var converted: [URL: Data] = [:]
+        for g in config.guests {
+            let url = config.imageURL(g, configDirectory: configDirectory, rumpkImage: rumpkImage)
+            let at = "\(config.fileName):\(g.line(of: "image")): guest '\(g.name)': field 'image': "
+            let image: Data
+            do { image = try converted[url] ?? flatImage(url, arch: config.arch, objcopy: objcopy) } catch {
+                throw BundleError(at + "\(error)")
+            }
+            converted[url] = image
+            guard !image.isEmpty else { throw BundleError(at + "\(url.path) is empty") }
+            guard UInt64(image.count) <= g.memory else {
+                throw BundleError(at + "the image is \(image.count) bytes, more than the guest's memory (\(ByteSize.format(g.memory)))")
+            }
+            images.append(image)
+        }
+        return try assemble(config.guests, images)
+    }
+
+    /// Header, entries and `images` (one per guest, already flat) laid out as rumabi.h describes.
+    public static func assemble(_ guests: [GuestConfig], _ images: [Data]) throws -> Data {
+        precondition(guests.count == images.count)
+        var offset = align(headerSize + guests.count * entrySize)
+        var entries: [BundleGuest] = []
+        for (g, image) in zip(guests, images) {
+            var e = BundleGuest()
+            withUnsafeMutableBytes(of: &e.name) { $0.copyBytes(from: g.name.utf8.prefix(ConfigLimits.maxNameLength)) }
+            e.image_offset = UInt32(truncatingIfNeeded: offset)
+            e.image_size = UInt32(truncatingIfNeeded: image.count)
+            e.memory_size = g.memory
+            e.hart_mask = g.hartMask
+            e.vcpus = UInt32(g.vcpus)
+            e.flags = g.flags
+            e.restart_policy = g.restart.abiValue
+            e.payload = g.testPayload?.number ?? 0
+            entries.append(e)
+            offset = align(offset + image.count)
+        }
+        guard offset <= Int(UInt32.max) else { throw BundleError("the bundle would be \(offset) bytes, more than 4 GiB") }
+        var header = BundleHeader()
+        header.magic = RUM_BUNDLE_MAGIC
+        header.revision = UInt16(RUM_ABI_REVISION)
+        header.header_size = UInt16(headerSize)
+        header.total_size = UInt32(offset)
+        header.guest_count = UInt32(guests.count)
+        header.guest_entry_size = UInt32(entrySize)
+
+        var out = encode(header)
+        for e in entries { out.append(encode(e)) }
+        for (e, image) in zip(entries, images) {
+            out.append(Data(count: Int(e.image_offset) - out.count))
+            out.append(image)
+        }
+        out.append(Data(count: offset - out.count))
+        return out
+    }
+
+    /// A guest image as a flat binary: ELF files through `objcopy -O binary`, anything else as is.
+    static func flatImage(_ url: URL, arch: Arch, objcopy: String) throws -> Data {
+        let bytes: Data
+        do { bytes = try Data(contentsOf: url) } catch {
+            throw BundleError("cannot read \(url.path): \(error.localizedDescription)")
+        }
+        guard bytes.starts(with: [0x7F, 0x45, 0x4C, 0x46]) else { return bytes }
+        if bytes.count >= 20 {
+            let machine = UInt16(bytes[bytes.startIndex + 18]) | UInt16(bytes[bytes.startIndex + 19]) << 8
+            let expected: [UInt16] = switch arch { case .riscv64: [0xF3]; case .aarch64: [0xB7]; case .x86_64: [0x3E, 0x03] }
+            guard expected.contains(machine) else {
+                throw BundleError("\(url.path) is an ELF file for machine \(machine), not for \(arch.rawValue)")
+            }
+        }
+        guard FileManager.default.isExecutableFile(atPath: objcopy) else {
+            throw BundleError("\(url.path) is an ELF file; flattening it needs llvm-objcopy, not found at \(objcopy)")
+        }
+        let flat = FileManager.default.temporaryDirectory.appendingPathComponent("rumkv-image-\(UUID().uuidString).bin")
+        defer { try? FileManager.default.removeItem(at: flat) }
+        try run(objcopy, ["-O", "binary", url.path, flat.path])
+        return try Data(contentsOf: flat)
+    }
+
+    static func align(_ n: Int) -> Int { (n + alignment - 1) / alignment * alignment }
+}
+
+// MARK: - Little-endian encoding, field by field in rumabi.h order.
+
+extension BundleWriter {
+    /// The 32 bytes of `h`.
+    public static func encode(_ h: BundleHeader) -> Data {
+        var w = LittleEndianWriter()
+        w.put(h.magic); w.put(h.revision); w.put(h.header_size); w.put(h.total_size)
+        w.put(h.guest_count); w.put(h.guest_entry_size); w.put(h.flags); w.put(h.reserved)
+        return w.data
+    }
+
+    /// The 72 bytes of `g`.
+    public static func encode(_ g: BundleGuest) -> Data {
+        var w = LittleEndianWriter()
+        withUnsafeBytes(of: g.name) { w.data.append(contentsOf: $0) }
+        w.put(g.image_offset); w.put(g.image_size); w.put(g.memory_size); w.put(g.hart_mask)
+        w.put(g.vcpus); w.put(g.flags); w.put(g.restart_policy); w.put(g.payload)
+        w.put(g.reserved.0); w.put(g.reserved.1)
+        return w.data
+    }
+
+    static func decodeHeader(_ b: [UInt8]) -> BundleHeader {
+        var r = LittleEndianReader(bytes: b, at: 0)
+        return BundleHeader(magic: r.get(), revision: r.get(), header_size: r.get(), total_size: r.get(),
+                            guest_count: r.get(), guest_entry_size: r.get(), flags: r.get(), reserved: r.get())
+    }
+
+    static func decodeGuest(_ b: [UInt8], at offset: Int) -> BundleGuest {
+        var g = BundleGuest()
+        withUnsafeMutableBytes(of: &g.name) { $0.copyBytes(from: b[offset..<offset + Int(RUM_GUEST_NAME_MAX)]) }
+        var r = LittleEndianReader(bytes: b, at: offset + Int(RUM_GUEST_NAME_MAX))
+        g.image_offset = r.get(); g.image_size = r.get(); g.memory_size = r.get(); g.hart_mask = r.get()
+        g.vcpus = r.get(); g.flags = r.get(); g.restart_policy = r.get(); g.payload = r.get()
+        g.reserved = (r.get(), r.get())
+        return g
+    }
+
+    /// The name of a guest entry up to its first NUL.
+    public static func name(of g: BundleGuest) -> String {
+        withUnsafeBytes(of: g.name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+}
+
+struct LittleEndianWriter {
+    var data = Data()
+    mutating func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) } }
+}
+
+struct LittleEndianReader {
+    let bytes: [UInt8]
+    var at: Int
+    /// The next `T`; the caller has checked that the bytes are there.
+    mutating func get<T: FixedWidthInteger>() -> T {
+        var v: T = 0
+        for i in 0..<MemoryLayout<T>.size { v |= T(bytes[at + i]) << (8 * i) }
+        at += MemoryLayout<T>.size
+        return v
+    }
+}
+
+// MARK: - Reading a bundle back, checking what the hypervisor relies on.
+
+extension BundleWriter {
+    /// The header and entries of `data`, after checking the magic, revision, sizes, counts, names,
+    /// image placement (aligned, inside the bundle, after the entries, not overlapping) and fields.
+    public static func parse(_ data: Data) throws -> (header: BundleHeader, guests: [BundleGuest]) {
+        let b = [UInt8](data)
+        guard b.count >= headerSize else { throw BundleError("the bundle is \(b.count) bytes, too short for its \(headerSize)-byte header") }
+        let h = decodeHeader(b)
+        guard h.magic == RUM_BUNDLE_MAGIC else {
+            throw BundleError("bad magic 0x\(hex(h.magic)) (expected 0x\(hex(RUM_BUNDLE_MAGIC)), \"RUKB\")")
+        }
+        guard h.revision == RUM_ABI_REVISION else { throw BundleError("ABI revision \(h.revision), this tool knows \(RUM_ABI_REVISION)") }
+        guard h.header_size == headerSize, h.guest_entry_size == entrySize else {
+            throw BundleError("header_size \(h.header_size) / guest_entry_size \(h.guest_entry_size), expected \(headerSize) / \(entrySize)")
+        }
+        guard h.flags == 0, h.reserved == 0 else { throw BundleError("header flags or reserved field is not zero") }
+        guard (1...ConfigLimits.maxGuests).contains(Int(h.guest_count)) else {
+            throw BundleError("guest_count \(h.guest_count) is out of range 1...\(ConfigLimits.maxGuests)")
+        }
+        guard Int(h.total_size) <= b.count else { throw BundleError("total_size is \(h.total_size) bytes but the bundle has only \(b.count)") }
+        let tableEnd = headerSize + Int(h.guest_count) * entrySize
+        guard tableEnd <= Int(h.total_size) else { throw BundleError("the guest entries end at \(tableEnd), past total_size \(h.total_size)") }
+        let guests = (0..<Int(h.guest_count)).map { decodeGuest(b, at: headerSize + $0 * entrySize) }
+        for (i, g) in guests.enumerated() { try check(g, "guest \(i)", tableEnd: tableEnd, total: UInt64(h.total_size)) }
+        try checkTogether(guests)
+        return (h, guests)
+    }
+
+    private static func check(_ g: BundleGuest, _ who: String, tableEnd: Int, total: UInt64) throws {
+        let raw = withUnsafeBytes(of: g.name) { Array($0) }
+        guard let nul = raw.firstIndex(of: 0) else { throw BundleError("\(who): name is not NUL-terminated") }
+        guard raw[nul...].allSatisfy({ $0 == 0 }) else { throw BundleError("\(who): name has bytes after its NUL") }
+        if let p = ConfigLimits.nameProblem(String(decoding: raw[..<nul], as: UTF8.self)) { throw BundleError("\(who): name: \(p)") }
+        let who = "\(who) ('\(name(of: g))')"
+        let start = UInt64(g.image_offset), end = start + UInt64(g.image_size)
+        guard start % UInt64(alignment) == 0 else { throw BundleError("\(who): image offset 0x\(hex(g.image_offset)) is not 4 KiB aligned") }
+        guard start >= UInt64(tableEnd) else { throw BundleError("\(who): image offset 0x\(hex(g.image_offset)) lies inside the header or entries") }
+        guard g.image_size > 0 else { throw BundleError("\(who): image is empty") }
+        guard end <= total else { throw BundleError("\(who): image 0x\(hex(start))..0x\(hex(end)) runs past the end of the bundle (\(total) bytes)") }
+        guard ConfigLimits.memoryRange.contains(g.memory_size), g.memory_size % ConfigLimits.memoryStep == 0 else {
+            throw BundleError("\(who): memory_size \(g.memory_size) is not a multiple of 2 MiB in 2 MiB...1 GiB")
+        }
+        guard UInt64(g.image_size) <= g.memory_size else { throw BundleError("\(who): image is larger than the guest's memory") }
+        guard ConfigLimits.vcpus.contains(Int(g.vcpus)) else { throw BundleError("\(who): vcpus \(g.vcpus) is out of range 1...8") }
+        let known = RUM_GUEST_F_AUTOSTART | RUM_GUEST_F_PINNED | RUM_GUEST_F_VERBOSE | RUM_GUEST_F_TEST
+        guard g.flags & ~known == 0 else { throw BundleError("\(who): unknown flags 0x\(hex(g.flags & ~known))") }
+        guard g.restart_policy <= RUM_RESTART_ALWAYS else { throw BundleError("\(who): unknown restart policy \(g.restart_policy)") }
+        let payloads = UInt32(TestPayload.allCases.count)
+        guard g.flags & RUM_GUEST_F_TEST != 0 ? g.payload < payloads : g.payload == 0 else {
+            throw BundleError("\(who): payload \(g.payload) is not valid (flags 0x\(hex(g.flags)))")
+        }
+        guard g.hart_mask != 0 else { throw BundleError("\(who): hart_mask is empty") }
+        guard g.flags & RUM_GUEST_F_PINNED == 0 || g.hart_mask.nonzeroBitCount >= Int(g.vcpus) else {
+            throw BundleError("\(who): pinned with \(g.vcpus) vCPUs but only \(g.hart_mask.nonzeroBitCount) harts")
+        }
+        guard g.reserved == (0, 0) else { throw BundleError("\(who): reserved fields are not zero") }
+    }
+
+    /// Names are unique, images do not overlap, pinned harts are used by no other guest.
+    private static func checkTogether(_ guests: [BundleGuest]) throws {
+        let names = guests.map { name(of: $0) }
+        if let dup = names.enumerated().first(where: { names[..<$0.offset].contains($0.element) }) {
+            throw BundleError("guest \(dup.offset) ('\(dup.element)'): name is used by an earlier guest")
+        }
+        let spans = guests.indices.sorted { guests[$0].image_offset < guests[$1].image_offset }
+        for (a, b) in zip(spans, spans.dropFirst())
+        where UInt64(guests[a].image_offset) + UInt64(guests[a].image_size) > UInt64(guests[b].image_offset) {
+            throw BundleError("guest \(b) ('\(names[b])'): image overlaps the image of guest \(a) ('\(names[a])')")
+        }
+        for (i, g) in guests.enumerated() where g.flags & RUM_GUEST_F_PINNED != 0 {
+            for (j, o) in guests.enumerated() where j != i && o.hart_mask & g.hart_mask != 0 {
+                throw BundleError("guest \(j) ('\(names[j])'): shares a hart with pinned guest \(i) ('\(names[i])')")
+            }
+        }
+    }
+
+    static func hex<T: BinaryInteger>(_ v: T) -> String { String(v, radix: 16) }
+}

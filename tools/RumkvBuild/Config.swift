@@ -1,0 +1,160 @@
+// Config: the partition config model, a human-written file validated once.
+//
+// A partition config (docs/config.md) says which guests one Rumkv partition
+// runs: their images, memory, vCPUs, harts and policies. `PartitionConfig.load`
+// reads the TOML subset (ConfigSyntax), gives the keys meaning (ConfigDecoder)
+// and checks the rules that span guests (ConfigRules); every problem becomes a
+// message naming the file, line, guest and field. What comes out is trusted by
+// BundleWriter, which turns it into the binary boot bundle of rumabi.h.
+
+import Foundation
+import RumABI
+
+/// Every problem found in a config, one `file:line: guest 'x': field 'y': problem` message each.
+public struct ConfigError: Error, CustomStringConvertible, Sendable {
+    public let messages: [String]
+    public init(_ messages: [String]) { self.messages = messages }
+    public var description: String { messages.joined(separator: "\n") }
+}
+
+/// Where a guest's kernel image comes from.
+public enum GuestImage: Equatable, Sendable {
+    /// The Rumpk guest built by `rumkv build` (written `image = "rumpk"`).
+    case rumpk
+    /// A file, as written: relative paths are relative to the config file.
+    case file(String)
+}
+
+/// What the hypervisor does when a guest stops (RUM_RESTART_*).
+public enum RestartPolicy: String, CaseIterable, Sendable {
+    case never, onCrash = "on-crash", always
+
+    public var abiValue: UInt32 {
+        switch self {
+        case .never: RUM_RESTART_NEVER
+        case .onCrash: RUM_RESTART_ON_CRASH
+        case .always: RUM_RESTART_ALWAYS
+        }
+    }
+}
+
+/// Hostile test payloads a test guest can run; `number` is the bundle's `payload` field.
+public enum TestPayload: String, CaseIterable, Sendable {
+    case none, readOtherGuest = "read-other-guest", writeHypervisor = "write-hypervisor",
+         touchUnassignedMMIO = "touch-unassigned-mmio", badSBIPointer = "bad-sbi-pointer",
+         unknownSBI = "unknown-sbi", spinForever = "spin-forever", wfiForever = "wfi-forever",
+         illegalInstruction = "illegal-instruction", all
+
+    public var number: UInt32 { UInt32(Self.allCases.firstIndex(of: self)!) }
+}
+
+public struct GuestConfig: Equatable, Sendable {
+    public var name: String
+    public var image: GuestImage
+    /// Guest RAM in bytes: a multiple of 2 MiB, 2 MiB...1 GiB.
+    public var memory: UInt64
+    public var vcpus: Int = 1
+    /// Physical harts the vCPUs may run on, ascending; nil: any hart (the partition did not say how many).
+    public var harts: [Int]? = nil
+    public var pinned = false
+    public var autostart = true
+    public var restart: RestartPolicy = .onCrash
+    public var verbose = false
+    /// Set: the guest boots in test mode (RUM_GUEST_F_TEST) and runs this payload.
+    public var testPayload: TestPayload? = nil
+    /// Line of the guest's `[[guest]]` header, and of each field written in the file.
+    public var line = 0
+    public var fieldLines: [String: Int] = [:]
+
+    public init(name: String, image: GuestImage, memory: UInt64) {
+        self.name = name; self.image = image; self.memory = memory
+    }
+
+    /// The line to blame for `field`: where it was written, else the guest header.
+    public func line(of field: String) -> Int { fieldLines[field] ?? line }
+
+    /// `hart_mask` of the bundle entry: bit n = hart n.
+    public var hartMask: UInt64 {
+        guard let harts else { return .max }
+        return harts.reduce(0) { $0 | (1 << UInt64($1)) }
+    }
+
+    /// `flags` of the bundle entry (RUM_GUEST_F_*).
+    public var flags: UInt32 {
+        (autostart ? RUM_GUEST_F_AUTOSTART : 0) | (pinned ? RUM_GUEST_F_PINNED : 0)
+            | (verbose ? RUM_GUEST_F_VERBOSE : 0) | (testPayload != nil ? RUM_GUEST_F_TEST : 0)
+    }
+}
+
+public struct PartitionConfig: Equatable, Sendable {
+    /// The config file as named to `load`/`parse`, used in messages.
+    public var fileName: String
+    public var name: String
+    public var arch: Arch
+    /// Physical harts the partition expects; nil: not stated.
+    public var harts: Int?
+    /// Upper bound on the guests' memory together; nil: none.
+    public var memoryLimit: UInt64?
+    public var guests: [GuestConfig]
+
+    /// Reads and validates the config at `url`; throws ConfigError listing every problem found.
+    public static func load(_ url: URL) throws -> PartitionConfig {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw ConfigError(["\(url.relativePath): cannot read the config: \(error.localizedDescription)"])
+        }
+        return try parse(text: text, fileName: url.relativePath)
+    }
+
+    /// Validates config `text`; `fileName` only names the file in messages.
+    public static func parse(text: String, fileName: String) throws -> PartitionConfig {
+        var decoder = ConfigDecoder(fileName: fileName)
+        let config = decoder.decode(ConfigSyntax(text))
+        if let config, decoder.errors.isEmpty { return config }
+        throw ConfigError(decoder.errors.isEmpty ? ["\(fileName):1: the config is not valid"] : decoder.errors)
+    }
+
+    /// The file a guest's image is read from.
+    public func imageURL(_ guest: GuestConfig, configDirectory: URL, rumpkImage: URL) -> URL {
+        switch guest.image {
+        case .rumpk: rumpkImage
+        case .file(let path): path.hasPrefix("/") ? URL(fileURLWithPath: path)
+                                                  : configDirectory.appendingPathComponent(path).standardizedFileURL
+        }
+    }
+
+    /// One message per guest whose image file does not exist (the "rumpk" image is built, not checked here).
+    public func missingImageFiles(configDirectory: URL) -> [String] {
+        guests.compactMap { g in
+            guard case .file = g.image else { return nil }
+            let url = imageURL(g, configDirectory: configDirectory, rumpkImage: configDirectory)
+            if FileManager.default.fileExists(atPath: url.path) { return nil }
+            return "\(fileName):\(g.line(of: "image")): guest '\(g.name)': field 'image': no file at \(url.path)"
+        }
+    }
+}
+
+/// Limits the config rules and the bundle reader share (rumabi.h).
+public enum ConfigLimits {
+    public static let maxGuests = Int(RUM_BUNDLE_MAX_GUESTS)
+    public static let maxNameLength = Int(RUM_GUEST_NAME_MAX) - 1
+    public static let memoryStep: UInt64 = 2 << 20
+    public static let memoryRange: ClosedRange<UInt64> = (2 << 20)...(1 << 30)
+    public static let vcpus: ClosedRange<Int> = 1...8
+    /// `hart_mask` is 64 bits wide.
+    public static let maxHarts = 64
+
+    /// nil if `name` is 1...`max` characters of [a-z0-9_-] starting with a letter, else the problem.
+    public static func nameProblem(_ name: String, max: Int = maxNameLength) -> String? {
+        guard !name.isEmpty else { return "the name is empty" }
+        guard name.utf8.count <= max else { return "'\(name)' is longer than \(max) characters" }
+        guard let f = name.utf8.first, f >= UInt8(ascii: "a"), f <= UInt8(ascii: "z") else {
+            return "'\(name)' must start with a lowercase letter"
+        }
+        let ok = name.utf8.allSatisfy {
+            ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9"))
+                || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+        }
+        return ok ? nil : "'\(name)' may contain only a-z, 0-9, '_' and '-'"
+    }
+}

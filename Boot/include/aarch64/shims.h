@@ -1,0 +1,124 @@
+/*
+ * shims.h (aarch64) - one static inline function per system register or instruction.
+ *
+ * Swift has no inline assembly; these are the only places the hypervisor (and
+ * the Rumpk guest, which shares this header) touches system registers, SMC/HVC
+ * or MMIO directly. Registers are named as in the Arm ARM (DDI 0487), "AArch64
+ * System Register Descriptions"; the _EL2 ones are UNDEFINED at EL1, so Swift
+ * reads them only after checking CurrentEL. Nothing here has logic beyond the
+ * instruction itself.
+ */
+#ifndef RUMKV_AARCH64_SHIMS_H
+#define RUMKV_AARCH64_SHIMS_H
+#include <stdint.h>
+#include "trapframe.h"
+
+#define A64_MRS(reg) ({ uint64_t v_; __asm__ volatile("mrs %0, " #reg : "=r"(v_)); v_; })
+#define A64_MSR(reg, val) __asm__ volatile("msr " #reg ", %0\n\tisb" :: "r"((uint64_t)(val)) : "memory")
+
+/* Identification and state, readable at EL1 and EL2. */
+static inline uint64_t a64_read_currentel(void) { return A64_MRS(CurrentEL); }       /* EL in [3:2] */
+static inline uint64_t a64_read_id_aa64pfr0(void) { return A64_MRS(ID_AA64PFR0_EL1); } /* GIC in [27:24] */
+static inline uint64_t a64_read_id_aa64mmfr0(void) { return A64_MRS(ID_AA64MMFR0_EL1); } /* PARange [3:0] */
+static inline uint64_t a64_read_id_aa64mmfr1(void) { return A64_MRS(ID_AA64MMFR1_EL1); } /* VMIDBits [7:4] */
+static inline uint64_t a64_read_midr(void) { return A64_MRS(MIDR_EL1); }
+static inline uint64_t a64_read_mpidr(void) { return A64_MRS(MPIDR_EL1); }
+
+/* EL2 registers: exception state, hypervisor configuration, stage 2. */
+static inline uint64_t a64_read_esr_el2(void) { return A64_MRS(ESR_EL2); }
+static inline uint64_t a64_read_elr_el2(void) { return A64_MRS(ELR_EL2); }
+static inline uint64_t a64_read_far_el2(void) { return A64_MRS(FAR_EL2); }
+static inline uint64_t a64_read_spsr_el2(void) { return A64_MRS(SPSR_EL2); }
+static inline uint64_t a64_read_hcr_el2(void) { return A64_MRS(HCR_EL2); }
+static inline void a64_write_hcr_el2(uint64_t v) { A64_MSR(HCR_EL2, v); }
+static inline void a64_write_vbar_el2(uint64_t v) { A64_MSR(VBAR_EL2, v); }
+static inline uint64_t a64_read_vtcr_el2(void) { return A64_MRS(VTCR_EL2); }
+static inline void a64_write_vtcr_el2(uint64_t v) { A64_MSR(VTCR_EL2, v); }
+static inline uint64_t a64_read_vttbr_el2(void) { return A64_MRS(VTTBR_EL2); }
+static inline void a64_write_vttbr_el2(uint64_t v) { A64_MSR(VTTBR_EL2, v); }
+
+/* Generic timer: the counter and its frequency (Arm ARM, "The Generic Timer"). The isb keeps
+ * the counter read from being hoisted above earlier instructions. */
+static inline uint64_t a64_read_cntpct(void) {
+    __asm__ volatile("isb" ::: "memory");
+    return A64_MRS(CNTPCT_EL0);
+}
+static inline uint64_t a64_read_cntfrq(void) { return A64_MRS(CNTFRQ_EL0); }
+
+/* Hints and barriers. */
+static inline void a64_mask_interrupts(void) { __asm__ volatile("msr daifset, #0xf" ::: "memory"); }
+static inline void a64_wfi(void) { __asm__ volatile("wfi" ::: "memory"); }
+static inline void a64_wfe(void) { __asm__ volatile("wfe" ::: "memory"); }
+static inline void a64_yield(void) { __asm__ volatile("yield"); }
+static inline void a64_isb(void) { __asm__ volatile("isb" ::: "memory"); }
+static inline void a64_dsb(void) { __asm__ volatile("dsb sy" ::: "memory"); }
+/* BRK #0x52 ('R'): the test build's deliberate trap; ESR.ISS carries 0x52. */
+static inline void a64_brk_test(void) { __asm__ volatile("brk #0x52" ::: "memory"); }
+
+/* MMIO. With the MMU off every data access is Device-nGnRnE, so these are
+ * single, ordered, non-merged accesses as PL011 registers need. */
+static inline uint32_t a64_mmio_read32(uint64_t addr) { return *(volatile uint32_t *)addr; }
+static inline void a64_mmio_write32(uint64_t addr, uint32_t v) { *(volatile uint32_t *)addr = v; }
+static inline uint8_t a64_mmio_read8(uint64_t addr) { return *(volatile uint8_t *)addr; }
+static inline void a64_mmio_write8(uint64_t addr, uint8_t v) { *(volatile uint8_t *)addr = v; }
+
+/* SMC Calling Convention (Arm DEN 0028): x0 = function id, x1-x3 arguments,
+ * result in x0. x4-x17 may be clobbered by SMCCC v1.0 implementations. */
+#define A64_SMCCC(insn, fid, a1, a2, a3) ({                                     \
+    register uint64_t x0_ __asm__("x0") = (fid);                                \
+    register uint64_t x1_ __asm__("x1") = (a1);                                 \
+    register uint64_t x2_ __asm__("x2") = (a2);                                 \
+    register uint64_t x3_ __asm__("x3") = (a3);                                 \
+    __asm__ volatile(insn : "+r"(x0_), "+r"(x1_), "+r"(x2_), "+r"(x3_) ::       \
+        "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13",         \
+        "x14", "x15", "x16", "x17", "memory");                                  \
+    x0_; })
+static inline uint64_t a64_smc(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3) {
+    return A64_SMCCC("smc #0", fid, a1, a2, a3);
+}
+static inline uint64_t a64_hvc(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3) {
+    return A64_SMCCC("hvc #0", fid, a1, a2, a3);
+}
+
+/* Linker-script symbols (hypervisor.ld): the image bounds, and the base of
+ * RAM the image was linked for (where QEMU's ELF loader puts the DTB). */
+extern char __image_start[], __image_end[], __ram_base[];
+static inline uint64_t a64_image_start(void) { return (uint64_t)__image_start; }
+static inline uint64_t a64_image_end(void) { return (uint64_t)__image_end; }
+static inline uint64_t a64_link_ram_base(void) { return (uint64_t)__ram_base; }
+
+/* ---- Rumpk guest at EL1 (Guest/aarch64) ---- */
+
+/* A Rumkv hypercall answered in SBI terms: x0 = error, x1 = value. */
+struct a64_hvc_result { uint64_t x0; uint64_t x1; };
+static inline struct a64_hvc_result a64_hvc_call(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3) {
+    register uint64_t x0_ __asm__("x0") = fid;
+    register uint64_t x1_ __asm__("x1") = a1;
+    register uint64_t x2_ __asm__("x2") = a2;
+    register uint64_t x3_ __asm__("x3") = a3;
+    __asm__ volatile("hvc #0" : "+r"(x0_), "+r"(x1_), "+r"(x2_), "+r"(x3_) ::
+        "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13",
+        "x14", "x15", "x16", "x17", "memory");
+    struct a64_hvc_result r = { x0_, x1_ };
+    return r;
+}
+
+/* EL1 virtual timer (CNTV_*_EL0): the counter a guest sees, the compare
+ * value and the control (ENABLE bit 0, IMASK bit 1). */
+static inline uint64_t a64_read_cntvct(void) {
+    __asm__ volatile("isb" ::: "memory");
+    return A64_MRS(CNTVCT_EL0);
+}
+static inline void a64_write_cntv_cval(uint64_t v) { A64_MSR(CNTV_CVAL_EL0, v); }
+static inline void a64_write_cntv_ctl(uint64_t v) { A64_MSR(CNTV_CTL_EL0, v); }
+
+static inline void a64_write_vbar_el1(uint64_t v) { A64_MSR(VBAR_EL1, v); }
+/* A permanently undefined instruction (UDF #0): an "unknown reason" exception. */
+static inline void a64_udf(void) { __asm__ volatile("udf #0" ::: "memory"); }
+static inline uint64_t a64_mmio_read64(uint64_t addr) { return *(volatile uint64_t *)addr; }
+static inline void a64_mmio_write64(uint64_t addr, uint64_t v) { *(volatile uint64_t *)addr = v; }
+
+/* The guest's EL1 vector table (Guest/aarch64/entry.S). */
+extern char rumpk_vectors[];
+static inline uint64_t a64_guest_vectors(void) { return (uint64_t)rumpk_vectors; }
+#endif

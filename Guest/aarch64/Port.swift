@@ -1,0 +1,84 @@
+// Port (aarch64): Rumpk on an Arm CPU at EL1, under Rumkv at EL2.
+//
+// Hypercalls are HVC #0 with x0 = the function number and x1..x3 the
+// arguments (Shared/include/rumabi.h); Rumkv answers in the core's SBI terms,
+// x0 = error (RUM_HC_OK or a negative RUM_HC_ERR_*) and x1 = value. The MMU
+// is off, so a buffer's address is its guest-physical address. Time is the
+// virtual counter; sleeping arms the EL1 virtual timer and waits in wfi with
+// IRQs masked in PSTATE (wfi still wakes on the pending timer, no handler
+// runs). Any exception is fatal: the EL1 vectors (entry.S) report it.
+
+import ArchShims
+import RumABI
+
+public enum GuestAArch64: GuestPort {
+    public static var name: StaticString { "aarch64" }
+
+    public static func consoleWrite(_ bytes: UnsafeRawBufferPointer) {
+        guard let start = bytes.baseAddress, bytes.count > 0 else { return }
+        _ = a64_hvc_call(UInt64(Hypercall.consoleWrite), UInt64(UInt(bitPattern: start)), UInt64(bytes.count), 0)
+    }
+
+    public static func exit(_ code: UInt64) -> Never {
+        _ = a64_hvc_call(UInt64(Hypercall.exit), code, 0, 0)
+        waitForever()
+    }
+
+    public static func counter() -> UInt64 { a64_read_cntvct() }
+
+    /// CNTV_CTL_EL0.ENABLE with IMASK clear, so the timer condition raises
+    /// its interrupt (Arm ARM, CNTV_CTL_EL0).
+    public static func sleep(until deadline: UInt64) {
+        while a64_read_cntvct() < deadline {
+            a64_write_cntv_cval(deadline)
+            a64_write_cntv_ctl(1)
+            a64_wfi()
+        }
+        a64_write_cntv_ctl(0)
+    }
+
+    public static func installTrapHandler() { a64_write_vbar_el1(a64_guest_vectors()) }
+}
+
+extension GuestAArch64: HostilePort {
+    public static func load(_ address: UInt64) -> UInt64 { a64_mmio_read64(address) }
+    public static func store(_ address: UInt64, _ value: UInt64) { a64_mmio_write64(address, value) }
+
+    /// x0 = ext << 32 | fid, so an unknown extension reaches Rumkv as an
+    /// unknown function number. The console call's (length, address), the
+    /// order the payloads use, become RUM_HC_CONSOLE_WRITE's (gpa, len).
+    public static func rawCall(_ ext: UInt64, _ fid: UInt64, _ a0: UInt64, _ a1: UInt64, _ a2: UInt64) -> (Int64, Int64) {
+        let console = ext == 0 && fid == UInt64(Hypercall.consoleWrite)
+        let r = a64_hvc_call(ext << 32 | fid, console ? a1 : a0, console ? a0 : a1, a2)
+        return (Int64(bitPattern: r.x0), Int64(bitPattern: r.x1))
+    }
+
+    public static func illegalInstruction() { a64_udf() }
+
+    public static func waitForever() -> Never {
+        a64_mask_interrupts()
+        while true { a64_wfi() }
+    }
+
+    public static var consoleWriteCall: (UInt64, UInt64) { (0, UInt64(Hypercall.consoleWrite)) }
+    /// QEMU virt's PL011, which Rumkv keeps for itself.
+    public static var unassignedMMIO: UInt64 { 0x0900_0000 }
+}
+
+@_cdecl("rumpk_main")
+func rumpkMain(_ sysTable: UInt64) -> Never {
+    Rumpk<GuestAArch64>.main(sysTable: sysTable)
+}
+
+/// Called by every EL1 vector: the kernel has no use for exceptions yet, so
+/// each is a fatal fault: report it and stop with a non-zero exit code.
+@_cdecl("rumpk_trap")
+func rumpkTrap(_ esr: UInt64, _ pc: UInt64, _ far: UInt64, _ vector: UInt64) -> Never {
+    typealias K = Rumpk<GuestAArch64>
+    K.say("rumpk: fatal trap, esr "); K.hex(esr)
+    K.say(" pc "); K.hex(pc)
+    K.say(" far "); K.hex(far)
+    K.say(" vector "); K.dec(vector)
+    K.say("\n")
+    GuestAArch64.exit(1)
+}

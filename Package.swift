@@ -34,7 +34,7 @@ let package = Package(
         // libfdt, used only by host tests as the reference DTB reader.
         .systemLibrary(name: "CLibFDT", path: "Tests/CLibFDT"),
         // Image builder and emulator runner shared by the CLI and the tests.
-        .target(name: "RumkvBuild", path: "tools/RumkvBuild"),
+        .target(name: "RumkvBuild", dependencies: ["RumABI"], path: "tools/RumkvBuild"),
         .executableTarget(
             name: "rumkv",
             dependencies: [
@@ -46,6 +46,7 @@ let package = Package(
         .testTarget(name: "RumkvCoreTests", dependencies: ["RumkvCore", "CLibFDT"], path: "Tests/RumkvCoreTests"),
         .testTarget(name: "RumCryptoTests", dependencies: ["RumCrypto", "RumNPL", "CSodium"], path: "Tests/RumCryptoTests"),
         .testTarget(name: "EmulatorTests", dependencies: ["RumkvBuild"], path: "Tests/EmulatorTests"),
+        .testTarget(name: "ToolTests", dependencies: ["RumkvBuild", "RumABI"], path: "Tests/ToolTests"),
     ],
     swiftLanguageModes: [.v5]
 )

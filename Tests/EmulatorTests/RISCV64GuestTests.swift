@@ -1,0 +1,192 @@
+// RISCV64GuestTests: several isolated Rumpk guests under Rumkv on QEMU riscv64.
+//
+// Each test boots the real hypervisor and guest images with a partition
+// config and checks what the console prints and what the guests do.
+
+import Foundation
+import XCTest
+import RumkvBuild
+
+final class RISCV64GuestTests: XCTestCase {
+    /// Three guests on two harts: all run, heartbeats advance, console attaches.
+    func testGuestsRunAndHeartbeatsAdvance() throws {
+        let (s, banner) = try ConsoleSession.bootGuests("verbose-three")
+        defer { s.terminate() }
+        XCTAssertTrue(banner.contains("guests: 3 in the boot bundle"), banner)
+        XCTAssertTrue(banner.contains("alpha: started") && banner.contains("beta: started"), banner)
+        XCTAssertFalse(banner.contains("gamma: started"), "gamma has autostart = false")
+        XCTAssertEqual(try s.row("gamma").state, "stopped")
+        XCTAssertEqual(try s.command("start gamma"), "gamma: started")
+
+        let list = ConsoleParser.guests(try s.command("list"))
+        XCTAssertEqual(list.map(\.name), ["alpha", "beta", "gamma"])
+        XCTAssertEqual(list.map(\.state), ["running", "running", "running"])
+        XCTAssertEqual(list.map(\.harts), ["0,1", "0,1", "0,1"])
+        XCTAssertEqual(list.map(\.memory), ["4 MiB", "4 MiB", "4 MiB"])
+
+        let first = try ["alpha", "beta", "gamma"].map { try s.lastHeartbeat($0) }
+        let ready = try s.backlog("alpha")
+        XCTAssertTrue(ready.contains("rumpk[alpha]: ready (riscv64, abi 1, restarts 0)"), ready)
+        sleep(2)
+        let second = try ["alpha", "beta", "gamma"].map { try s.lastHeartbeat($0) }
+        for (a, b) in zip(first, second) { XCTAssertGreaterThan(b, a, "heartbeats advance: \(first) -> \(second)") }
+
+        let info = try s.command("info beta")
+        XCTAssertTrue(info.contains("guest 1 'beta': running"), info)
+        XCTAssertTrue(info.contains("memory  gpa 0x80000000 size 4 MiB -> host"), info)
+        XCTAssertTrue(info.contains("last fault: none"), info)
+        let exits = ConsoleParser.exits(info)
+        XCTAssertGreaterThan(exits["console"] ?? 0, 0, info)
+        XCTAssertGreaterThan(exits["wfi"] ?? 0, 0, "an idle guest waits in wfi: \(info)")
+        XCTAssertGreaterThan(exits["hypercall"] ?? 0, 0, "timer calls on the fast path are counted: \(info)")
+
+        let stats = try s.command("stats")
+        XCTAssertTrue(stats.contains("hart 0") && stats.contains("hart 1"), stats)
+        try ConsoleBehaviour.checkShutdown(s)
+    }
+
+    /// start/stop/restart/pause/resume, wrong states and unknown guests.
+    func testLifecycleCommandsAndErrors() throws {
+        let (s, _) = try ConsoleSession.bootGuests("verbose-three")
+        defer { s.terminate() }
+        XCTAssertEqual(try s.command("start alpha"), "error: guest 'alpha' is already running")
+        XCTAssertEqual(try s.command("resume alpha"), "error: guest 'alpha' is not paused")
+        XCTAssertEqual(try s.command("stop nosuch"), "error: no guest 'nosuch' (see 'list')")
+        XCTAssertEqual(try s.command("stop 7"), "error: no guest '7' (see 'list')")
+        XCTAssertEqual(try s.command("stop"), "error: 'stop' needs one guest name or id")
+        XCTAssertEqual(try s.command("list all"), "error: 'list' takes no arguments")
+        XCTAssertEqual(try s.command("stop gamma"), "error: guest 'gamma' is already stopped")
+
+        // pause: heartbeats stop advancing; resume: they go on.
+        XCTAssertEqual(try s.command("pause alpha"), "alpha: paused")
+        XCTAssertEqual(try s.row("alpha").state, "paused")
+        XCTAssertEqual(try s.command("pause alpha"), "error: guest 'alpha' is not running")
+        let p1 = try s.lastHeartbeat("alpha")
+        sleep(1)
+        XCTAssertEqual(try s.lastHeartbeat("alpha"), p1, "a paused guest does not run")
+        XCTAssertEqual(try s.command("resume alpha"), "alpha: resumed")
+        sleep(1)
+        XCTAssertGreaterThan(try s.lastHeartbeat("alpha"), p1)
+
+        // stop frees the guest; start boots a fresh instance (zeroed memory, new image).
+        XCTAssertEqual(try s.command("stop 1"), "beta: stopped")
+        XCTAssertEqual(try s.row("beta").state, "stopped")
+        XCTAssertEqual(try s.command("start beta"), "beta: started")
+        XCTAssertEqual(try s.command("restart beta"), "beta: restarted")
+        let row = try s.row("beta")
+        XCTAssertEqual(row.state, "running")
+        XCTAssertEqual(row.restarts, 1)
+        let log = try s.backlog("beta")
+        XCTAssertTrue(log.contains("[rumkv: new instance]"), "the backlog marks new instances:\n\(log)")
+    }
+
+    /// The hostile guest tries every attack; each is contained and reported,
+    /// and the other guests keep running throughout.
+    func testHostileGuestIsContained() throws {
+        let (s, _) = try ConsoleSession.bootGuests("hostile")
+        defer { s.terminate() }
+        let before = try s.lastHeartbeat("alpha")
+        let evil = try s.waitFor("evil", timeout: 30) { $0.restarts >= 6 }
+        XCTAssertEqual(evil.state, "running", "the last instance spins forever, time-sliced")
+        sleep(1)
+        let log = try s.backlog("evil")
+        XCTAssertTrue(log.contains("hostile: console write with pointers outside my RAM"), log)
+        XCTAssertTrue(log.contains("bad pointers answered 5 5 5 (negated)"), "SBI_ERR_INVALID_ADDRESS for each bad buffer:\n\(log)")
+        XCTAssertTrue(log.contains("unknown calls answered -2 -2"), "SBI_ERR_NOT_SUPPORTED:\n\(log)")
+        XCTAssertTrue(log.contains("hostile: reading past my RAM"), log)
+        XCTAssertTrue(log.contains("hostile: writing the hypervisor's read-only SysTable page"), log)
+        XCTAssertTrue(log.contains("hostile: touching unassigned MMIO"), log)
+        XCTAssertTrue(log.contains("hostile: executing an illegal instruction"), log)
+        XCTAssertTrue(log.contains("rumpk: fatal trap, scause 0x0000000000000002"), "the guest's own handler saw the illegal instruction:\n\(log)")
+        XCTAssertTrue(log.contains("hostile: spinning forever without yielding"), log)
+        XCTAssertFalse(log.contains("NOT CONTAINED"), log)
+
+        let info = try s.command("info evil")
+        let exits = ConsoleParser.exits(info)
+        XCTAssertEqual(exits["stage2"], 3, "three stage-2 faults (read, write, MMIO):\n\(info)")
+        XCTAssertGreaterThan(exits["tick"] ?? 0, 10, "the spinning instance is preempted by the slice timer")
+        XCTAssertTrue(info.contains("last fault: guest reported a crash"), info)
+
+        // Sleeping forever in wfi is contained too: the guest just never runs again.
+        let sleeper = try s.backlog("sleeper")
+        XCTAssertTrue(sleeper.contains("waiting for an interrupt that never comes"), sleeper)
+        XCTAssertEqual(try s.row("sleeper").state, "running")
+
+        let after = try s.lastHeartbeat("alpha")
+        XCTAssertGreaterThan(after, before + 2, "alpha kept running during the attacks")
+        XCTAssertGreaterThan(try s.lastHeartbeat("beta"), 2)
+        XCTAssertEqual(try s.row("alpha").restarts, 0)
+        XCTAssertTrue(try s.command("version").contains("Rumkv 0.1.0"), "hypervisor console still answers")
+    }
+
+    /// restart = "never": a crashed guest stays crashed with its fault recorded.
+    func testNeverRestartPolicyKeepsTheGuestDown() throws {
+        let (s, _) = try ConsoleSession.bootGuests("never", smp: 1)
+        defer { s.terminate() }
+        let row = try s.waitFor("once") { $0.state == "crashed" }
+        XCTAssertEqual(row.restarts, 0)
+        let info = try s.command("info once")
+        XCTAssertTrue(info.contains("last fault: guest reported a crash"), info)
+        XCTAssertTrue(info.contains("restart policy never"), info)
+        XCTAssertEqual(try s.command("stop once"), "once: stopped")
+        sleep(1)
+        XCTAssertGreaterThan(try s.lastHeartbeat("steady"), 0)
+    }
+
+    /// 100 restart cycles leave the free-memory count where it started.
+    func testHundredRestartsLeakNoMemory() throws {
+        let (s, _) = try ConsoleSession.bootGuests("verbose-three")
+        defer { s.terminate() }
+        let start = try s.freePages()
+        for i in 0..<100 {
+            let r = try s.command("restart \(["alpha", "beta"][i % 2])", timeout: 10)
+            XCTAssertTrue(r.hasSuffix(": restarted"), "cycle \(i): \(r)")
+        }
+        XCTAssertEqual(try s.row("alpha").restarts, 50)
+        XCTAssertEqual(try s.freePages().now, start.now, "free pages after 100 restarts")
+        XCTAssertEqual(try s.row("alpha").state, "running")
+    }
+
+    /// A pinned guest owns its hart; the others share the remaining one.
+    func testPinnedPartition() throws {
+        let (s, _) = try ConsoleSession.bootGuests("pinned")
+        defer { s.terminate() }
+        let rows = ConsoleParser.guests(try s.command("list"))
+        XCTAssertEqual(rows.first { $0.name == "rt" }?.harts, "1*")
+        XCTAssertEqual(rows.first { $0.name == "alpha" }?.harts, "0")
+        XCTAssertEqual(rows.first { $0.name == "beta" }?.harts, "0")
+        sleep(1)
+        let stats = try s.command("stats")
+        let hart1 = stats.components(separatedBy: "\n").first { $0.hasPrefix("hart 1") } ?? ""
+        let rt = stats.components(separatedBy: "\n").first { $0.hasPrefix("rt ") } ?? ""
+        // Everything hart 1 did was for rt: its exit counts equal rt's counts except
+        // for fast-path calls, which are per guest only.
+        let h1 = hart1.split(separator: " ").dropFirst(2).compactMap { Int($0) }
+        let g = rt.split(separator: " ").dropFirst(1).compactMap { Int($0) }
+        XCTAssertEqual(Array(h1.dropFirst()), Array(g.dropFirst()), "hart 1 runs rt only:\n\(stats)")
+    }
+
+    /// `rumkv ctl` drives the console over a socket, with JSON output.
+    func testControlSocket() throws {
+        try requireEmulator(.riscv64)
+        let images = try TestImages.images(.riscv64)
+        var o = EmulatorOptions()
+        let sock = NSTemporaryDirectory() + "rumkv-test-\(getpid()).sock"
+        o.consoleSocket = sock
+        o.bundle = try Builder(root: TestImages.root).bundle(config: TestConfigs.url("verbose-three"), images: images, arch: .riscv64)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try Emulator.locate(.riscv64))
+        p.arguments = Emulator.qemuArguments(.riscv64, images, o, interactive: false)
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        defer { if p.isRunning { p.terminate() }; try? FileManager.default.removeItem(atPath: sock) }
+        let c = try ControlClient(socketPath: sock, timeout: 10)
+        sleep(2)
+        let rows = ConsoleParser.guests(try c.run("list", timeout: 20))
+        XCTAssertEqual(rows.map(\.name), ["alpha", "beta", "gamma"])
+        XCTAssertEqual(ConsoleParser.error(try c.run("start nosuch")), "no guest 'nosuch' (see 'list')")
+        XCTAssertEqual(try c.run("stop alpha"), "alpha: stopped")
+        XCTAssertEqual(ConsoleParser.guests(try c.run("list")).first?.state, "stopped")
+        XCTAssertEqual(try c.run("shutdown"), "rumkv: powering off")
+    }
+}

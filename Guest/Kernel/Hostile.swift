@@ -12,7 +12,7 @@ import RumABI
 
 public enum HostileOp: UInt64 {
     case none = 0, readOtherGuest, writeHypervisor, touchUnassignedMMIO, badSBIPointer
-    case unknownSBI, spinForever, wfiForever, illegalInstruction, all
+    case unknownSBI, spinForever, wfiForever, illegalInstruction, all, bench
 }
 
 /// Raw operations the payloads need from the port.
@@ -23,10 +23,14 @@ public protocol HostilePort {
     static func rawCall(_ ext: UInt64, _ fid: UInt64, _ a0: UInt64, _ a1: UInt64, _ a2: UInt64) -> (Int64, Int64)
     static func illegalInstruction()
     static func waitForever() -> Never
-    /// The console-write call (ext, fid) that takes (length, address) in a0/a1.
-    static var consoleWriteCall: (UInt64, UInt64) { get }
+    /// The port's console-write hypercall with raw, unchecked arguments; returns its error code.
+    static func consoleWriteRaw(address: UInt64, length: UInt64) -> Int64
     /// A device MMIO address no guest is given (the platform UART).
     static var unassignedMMIO: UInt64 { get }
+    /// Retired-instruction counter (deterministic under QEMU -icount).
+    static func instructionsRetired() -> UInt64
+    /// The cheapest hypercall there is (SBI get_spec_version, HVC version, ...).
+    static func nullCall()
 }
 
 public enum Hostile<P: GuestPort & HostilePort> {
@@ -45,12 +49,13 @@ public enum Hostile<P: GuestPort & HostilePort> {
 
     public static func run(_ n: UInt64, _ t: UnsafePointer<SysTable>) {
         guard var op = HostileOp(rawValue: n) else { return }
+        if op == .bench { Bench<P>.run(t); return }
         let all = op == .all
         if all { op = sequence(t.pointee.restart_count) }
         let ramEnd = t.pointee.mem.0.base &+ t.pointee.mem.0.size
         Rumpk<P>.say("rumpk: hostile: ")
         switch op {
-        case .none, .all:
+        case .none, .all, .bench:
             return
         case .readOtherGuest:
             Rumpk<P>.say("reading past my RAM at "); Rumpk<P>.hex(ramEnd); Rumpk<P>.say("\n")
@@ -66,10 +71,9 @@ public enum Hostile<P: GuestPort & HostilePort> {
             Rumpk<P>.say("rumpk: hostile: NOT CONTAINED (MMIO write succeeded)\n")
         case .badSBIPointer:
             Rumpk<P>.say("console write with pointers outside my RAM\n")
-            let (ext, fid) = P.consoleWriteCall
-            let (e1, _) = P.rawCall(ext, fid, 16, 0x1000, 0)
-            let (e2, _) = P.rawCall(ext, fid, 64, ramEnd &- 8, 0)
-            let (e3, _) = P.rawCall(ext, fid, UInt64.max, t.pointee.mem.0.base, 0)
+            let e1 = P.consoleWriteRaw(address: 0x1000, length: 16)
+            let e2 = P.consoleWriteRaw(address: ramEnd &- 8, length: 64)
+            let e3 = P.consoleWriteRaw(address: t.pointee.mem.0.base, length: UInt64.max)
             Rumpk<P>.say("rumpk: hostile: bad pointers answered ")
             Rumpk<P>.dec(UInt64(bitPattern: -e1)); Rumpk<P>.say(" ")
             Rumpk<P>.dec(UInt64(bitPattern: -e2)); Rumpk<P>.say(" ")

@@ -21,6 +21,8 @@ public protocol GuestPort {
     static func counter() -> UInt64
     /// Sleeps until the counter reaches `deadline` (timer + wait for interrupt).
     static func sleep(until deadline: UInt64)
+    /// Arms the guest timer for `deadline` (UInt64.max disarms).
+    static func setTimer(_ deadline: UInt64)
     /// Installs the guest's own trap handler (faults are reported, then exit).
     static func installTrapHandler()
 }

@@ -37,6 +37,11 @@ public enum GuestAArch64: GuestPort {
         a64_write_cntv_ctl(0)
     }
 
+    public static func setTimer(_ deadline: UInt64) {
+        a64_write_cntv_cval(deadline)
+        a64_write_cntv_ctl(deadline == UInt64.max ? 0 : 1)
+    }
+
     public static func installTrapHandler() { a64_write_vbar_el1(a64_guest_vectors()) }
 }
 
@@ -45,13 +50,20 @@ extension GuestAArch64: HostilePort {
     public static func store(_ address: UInt64, _ value: UInt64) { a64_mmio_write64(address, value) }
 
     /// x0 = ext << 32 | fid, so an unknown extension reaches Rumkv as an
-    /// unknown function number. The console call's (length, address), the
-    /// order the payloads use, become RUM_HC_CONSOLE_WRITE's (gpa, len).
+    /// unknown function number.
     public static func rawCall(_ ext: UInt64, _ fid: UInt64, _ a0: UInt64, _ a1: UInt64, _ a2: UInt64) -> (Int64, Int64) {
-        let console = ext == 0 && fid == UInt64(Hypercall.consoleWrite)
-        let r = a64_hvc_call(ext << 32 | fid, console ? a1 : a0, console ? a0 : a1, a2)
+        let r = a64_hvc_call(ext << 32 | fid, a0, a1, a2)
         return (Int64(bitPattern: r.x0), Int64(bitPattern: r.x1))
     }
+
+    /// RUM_HC_CONSOLE_WRITE(gpa, len).
+    public static func consoleWriteRaw(address: UInt64, length: UInt64) -> Int64 {
+        Int64(bitPattern: a64_hvc_call(UInt64(Hypercall.consoleWrite), address, length, 0).x0)
+    }
+
+    /// The PMU is not given to guests yet: benchmarks run on riscv64.
+    public static func instructionsRetired() -> UInt64 { 0 }
+    public static func nullCall() { _ = a64_hvc_call(UInt64(Hypercall.version), 0, 0, 0) }
 
     public static func illegalInstruction() { a64_udf() }
 
@@ -60,7 +72,6 @@ extension GuestAArch64: HostilePort {
         while true { a64_wfi() }
     }
 
-    public static var consoleWriteCall: (UInt64, UInt64) { (0, UInt64(Hypercall.consoleWrite)) }
     /// QEMU virt's PL011, which Rumkv keeps for itself.
     public static var unassignedMMIO: UInt64 { 0x0900_0000 }
 }

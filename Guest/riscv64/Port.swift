@@ -30,11 +30,13 @@ public enum GuestRISCV64: GuestPort {
     public static func sleep(until deadline: UInt64) {
         rv_write_sie(1 << 5)                                 // STIE only; SIE stays 0
         while rv_read_time() < deadline {
-            _ = rv_sbi_call(0x5449_4D45, 0, deadline, 0, 0)  // TIME set_timer
+            setTimer(deadline)
             rv_wfi()
         }
-        _ = rv_sbi_call(0x5449_4D45, 0, UInt64.max, 0, 0)
+        setTimer(UInt64.max)
     }
+
+    public static func setTimer(_ deadline: UInt64) { _ = rv_sbi_call(0x5449_4D45, 0, deadline, 0, 0) }
 
     public static func installTrapHandler() { rv_write_stvec(rumpk_trap_vector_address()) }
 }
@@ -51,8 +53,13 @@ extension GuestRISCV64: HostilePort {
         rv_write_sie(0)
         while true { rv_wfi() }
     }
-    public static var consoleWriteCall: (UInt64, UInt64) { (0x4442_434E, 0) }
+    /// SBI DBCN write(length, base_lo, base_hi).
+    public static func consoleWriteRaw(address: UInt64, length: UInt64) -> Int64 {
+        rv_sbi_call(0x4442_434E, 0, length, address, 0).error
+    }
     public static var unassignedMMIO: UInt64 { 0x1000_0000 }
+    public static func instructionsRetired() -> UInt64 { rv_read_instret() }
+    public static func nullCall() { _ = rv_sbi_call(0x10, 0, 0, 0, 0) }
 }
 
 @_cdecl("rumpk_main")

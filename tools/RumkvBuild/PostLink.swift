@@ -1,7 +1,11 @@
 // PostLink: turning linked ELF images into what an emulator boots.
 //
 // riscv64 and aarch64 boot the hypervisor ELF directly (-kernel). x86_64
-// boots a GRUB ISO (Bochs has no -kernel); its recipe lives here.
+// boots a GRUB ISO (Bochs has no -kernel, QEMU's multiboot loader refuses
+// ELF64): grub-mkrescue packs GRUB's BIOS (i386-pc) El Torito image with a
+// grub.cfg that loads rumkv.elf through `multiboot2` and one `module2`, with
+// no menu delay: the Rumpk image in the build's ISO, or a boot bundle in the
+// per-run ISO BochsSession makes for `rumkv run` with guests.
 
 import Foundation
 
@@ -13,7 +17,41 @@ enum PostLink {
         }
     }
 
+    /// GRUB's BIOS platform files, which grub-mkrescue needs to make a bootable CD.
+    static let grubPlatform = "/usr/lib/grub/i386-pc"
+
+    /// The GRUB menu: no delay, the hypervisor by multiboot2, one module.
+    static func grubConfig(module: String?) -> String {
+        var entry = "    multiboot2 /boot/rumkv.elf\n"
+        if let m = module { entry += "    module2 /boot/\(m) \(m)\n" }
+        return "set timeout=0\nset default=0\nmenuentry \"Rumkv\" {\n" + entry + "    boot\n}\n"
+    }
+
+    /// The build's ISO: the hypervisor with the Rumpk image as its module.
     static func x86ISO(_ b: Builder, hypervisor: URL, guest: URL, out: URL) throws -> URL? {
-        throw BuildError("x86_64 boot medium not implemented yet")
+        try makeISO(hypervisor: hypervisor, module: guest, output: out.appendingPathComponent("rumkv.iso"), verbose: b.verbose)
+    }
+
+    /// Writes a GRUB rescue ISO at `output` booting `hypervisor` with `module`
+    /// (a guest image or a boot bundle) as its multiboot2 module.
+    static func makeISO(hypervisor: URL, module: URL?, output: URL, verbose: Bool = false) throws -> URL {
+        guard let mkrescue = which("grub-mkrescue"), which("xorriso") != nil,
+              FileManager.default.fileExists(atPath: grubPlatform) else {
+            throw BuildError("x86_64 needs grub-mkrescue, xorriso and GRUB's BIOS files to make its boot ISO "
+                             + "(install the Debian packages grub-pc-bin grub-common xorriso mtools)")
+        }
+        let fm = FileManager.default
+        let tree = output.deletingLastPathComponent().appendingPathComponent("iso-\(UUID().uuidString)")
+        defer { try? fm.removeItem(at: tree) }
+        let boot = tree.appendingPathComponent("boot")
+        try fm.createDirectory(at: boot.appendingPathComponent("grub"), withIntermediateDirectories: true)
+        try fm.copyItem(at: hypervisor, to: boot.appendingPathComponent("rumkv.elf"))
+        if let m = module { try fm.copyItem(at: m, to: boot.appendingPathComponent(m.lastPathComponent)) }
+        try Data(grubConfig(module: module?.lastPathComponent).utf8).write(to: boot.appendingPathComponent("grub/grub.cfg"))
+        try? fm.removeItem(at: output)
+        try run(mkrescue, ["-d", grubPlatform, "--locales=", "--themes=", "--fonts=",
+                           "--install-modules=multiboot2 normal configfile iso9660 biosdisk",
+                           "-o", output.path, tree.path], verbose: verbose)
+        return output
     }
 }

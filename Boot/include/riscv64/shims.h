@@ -93,3 +93,4 @@ static inline uint64_t rv_secondary_entry(void) { return (uint64_t)_secondary_st
 static inline uint64_t rv_mmio_read64(uint64_t addr) { return *(volatile uint64_t *)addr; }
 static inline void rv_mmio_write64(uint64_t addr, uint64_t v) { *(volatile uint64_t *)addr = v; }
 static inline void rv_illegal(void) { __asm__ volatile(".word 0"); }
+static inline uint64_t rv_read_instret(void) { return RV_CSR_READ(0xC02); }

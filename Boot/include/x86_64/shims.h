@@ -1,0 +1,93 @@
+/*
+ * shims.h (x86_64) - one static inline function per privileged instruction.
+ *
+ * Swift has no inline assembly; these are the only places the hypervisor
+ * touches ports, MSRs, control registers or VMX instructions directly.
+ * Nothing here has logic beyond the instruction itself (and, for VMX
+ * instructions, reading the outcome from RFLAGS: SDM Vol. 3C 31.2
+ * "Conventions": CF = 1 is VMfailInvalid, ZF = 1 is VMfailValid).
+ */
+#ifndef RUMKV_X86_64_SHIMS_H
+#define RUMKV_X86_64_SHIMS_H
+#include <stdint.h>
+#include "trapframe.h"
+
+/* Port I/O (SDM Vol. 1 ch. 19). */
+static inline uint8_t x86_inb(uint16_t port) {
+    uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v;
+}
+static inline void x86_outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
+static inline void x86_outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" :: "a"(v), "Nd"(port)); }
+
+/* 64-bit loads and stores that the compiler may not elide (MMIO, probes). */
+static inline uint64_t x86_mmio_read64(uint64_t addr) { return *(volatile uint64_t *)addr; }
+static inline void x86_mmio_write64(uint64_t addr, uint64_t v) { *(volatile uint64_t *)addr = v; }
+
+/* Model-specific registers. */
+static inline uint64_t x86_rdmsr(uint32_t msr) {
+    uint32_t lo, hi; __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return ((uint64_t)hi << 32) | lo;
+}
+static inline void x86_wrmsr(uint32_t msr, uint64_t v) {
+    __asm__ volatile("wrmsr" :: "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+}
+
+/* CPUID leaf/subleaf. */
+typedef struct x86_cpuid_result { uint32_t eax, ebx, ecx, edx; } x86_cpuid_result_t;
+static inline x86_cpuid_result_t x86_cpuid(uint32_t leaf, uint32_t subleaf) {
+    x86_cpuid_result_t r;
+    __asm__ volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx) : "a"(leaf), "c"(subleaf));
+    return r;
+}
+
+/* Control registers. */
+static inline uint64_t x86_read_cr0(void) { uint64_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
+static inline void x86_write_cr0(uint64_t v) { __asm__ volatile("mov %0, %%cr0" :: "r"(v) : "memory"); }
+static inline uint64_t x86_read_cr2(void) { uint64_t v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
+static inline uint64_t x86_read_cr3(void) { uint64_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
+static inline void x86_write_cr3(uint64_t v) { __asm__ volatile("mov %0, %%cr3" :: "r"(v) : "memory"); }
+static inline uint64_t x86_read_cr4(void) { uint64_t v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
+static inline void x86_write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" :: "r"(v) : "memory"); }
+
+/* VMX (SDM Vol. 3C 31.3). Return 0 on success, 1 VMfailInvalid, 2 VMfailValid. */
+static inline int x86_vmxon(uint64_t region) {
+    uint8_t cf, zf;
+    __asm__ volatile("vmxon %2; setc %0; setz %1" : "=qm"(cf), "=qm"(zf) : "m"(region) : "cc", "memory");
+    return cf ? 1 : (zf ? 2 : 0);
+}
+static inline int x86_vmxoff(void) {
+    uint8_t cf, zf;
+    __asm__ volatile("vmxoff; setc %0; setz %1" : "=qm"(cf), "=qm"(zf) :: "cc", "memory");
+    return cf ? 1 : (zf ? 2 : 0);
+}
+
+/* VMCALL from a guest: rax = function, rdi/rsi/rdx = arguments, rax = result. */
+static inline uint64_t x86_vmcall(uint64_t fn, uint64_t a0, uint64_t a1, uint64_t a2) {
+    __asm__ volatile("vmcall" : "+a"(fn) : "D"(a0), "S"(a1), "d"(a2) : "memory");
+    return fn;
+}
+
+/* Descriptor tables and segments (SDM Vol. 3A 2.4). */
+static inline void x86_lidt(uint64_t base, uint16_t limit) {
+    struct __attribute__((packed)) { uint16_t limit; uint64_t base; } d = { limit, base };
+    __asm__ volatile("lidt %0" :: "m"(d) : "memory");
+}
+static inline uint16_t x86_read_cs(void) { uint16_t v; __asm__ volatile("mov %%cs, %0" : "=r"(v)); return v; }
+
+static inline uint64_t x86_rdtsc(void) {
+    uint32_t lo, hi; __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)); return ((uint64_t)hi << 32) | lo;
+}
+static inline void x86_hlt(void) { __asm__ volatile("hlt" ::: "memory"); }
+static inline void x86_cli(void) { __asm__ volatile("cli" ::: "memory"); }
+static inline void x86_pause(void) { __asm__ volatile("pause"); }
+static inline void x86_int3(void) { __asm__ volatile("int3" ::: "memory"); }
+static inline void x86_ud2(void) { __asm__ volatile("ud2" ::: "memory"); }
+/* Bochs magic breakpoint (`magic_break: enabled=1`): a no-op elsewhere. */
+static inline void x86_bochs_break(void) { __asm__ volatile("xchg %%bx, %%bx" ::: "memory"); }
+
+/* Linker-script symbols bounding the hypervisor image; the VMXON region (entry.S). */
+extern char __image_start[], __image_end[], x86_vmxon_region[];
+static inline uint64_t x86_image_start(void) { return (uint64_t)__image_start; }
+static inline uint64_t x86_image_end(void) { return (uint64_t)__image_end; }
+static inline uint64_t x86_vmxon_region_address(void) { return (uint64_t)x86_vmxon_region; }
+#endif

@@ -1,0 +1,95 @@
+// Port (x86_64): Rumpk on an x86-64 vCPU in VMX non-root operation.
+//
+// Every service is a VMCALL (SDM Vol. 3C 30.3 "VMCALL"), which exits to Rumkv
+// with rax = hypercall number, rdi/rsi/rdx = arguments and the result in rax:
+// a negative RUM_HC_ERR_* or a value (rumabi.h). The guest runs
+// identity-mapped, so a buffer's address is its guest-physical address. Time
+// is the TSC. Rumkv does not run x86 guests yet: `sleep` polls the TSC with
+// `pause` until a guest timer exists, and a fault prints its vector, error
+// code, RIP and CR2 and exits with a crash code.
+
+import ArchShims
+import RumABI
+
+public enum GuestX86_64: GuestPort {
+    public static var name: StaticString { "x86_64" }
+
+    public static func consoleWrite(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        _ = x86_vmcall(UInt64(Hypercall.consoleWrite), UInt64(UInt(bitPattern: base)), UInt64(bytes.count), 0)
+    }
+
+    public static func exit(_ code: UInt64) -> Never {
+        _ = x86_vmcall(UInt64(Hypercall.exit), code, 0, 0)
+        waitForever()
+    }
+
+    public static func counter() -> UInt64 { x86_rdtsc() }
+
+    public static func sleep(until deadline: UInt64) {
+        while x86_rdtsc() < deadline { x86_pause() }
+    }
+
+    /// No timer device is given to x86 guests yet; `sleep` polls the TSC.
+    public static func setTimer(_ deadline: UInt64) {}
+
+    /// 64-bit interrupt gates (SDM Vol. 3A 6.14.1) for the 32 exception
+    /// vectors, on the code segment the guest was entered with.
+    public static func installTrapHandler() {
+        let idt = rumpk_idt_address()
+        let cs = UInt64(x86_read_cs())
+        for v in 0..<32 {
+            let stub: UInt64 = rumpk_trap_stub(UInt32(v))
+            let low: UInt64 = stub & 0xFFFF
+            let high: UInt64 = (stub >> 16) & 0xFFFF
+            let presentInterruptGate: UInt64 = 0x8E
+            idt[2 * v] = low | cs << 16 | presentInterruptGate << 40 | high << 48
+            idt[2 * v + 1] = stub >> 32
+        }
+        x86_lidt(UInt64(UInt(bitPattern: idt)), 32 * 16 - 1)
+    }
+}
+
+extension GuestX86_64: HostilePort {
+    public static func load(_ address: UInt64) -> UInt64 { x86_mmio_read64(address) }
+    public static func store(_ address: UInt64, _ value: UInt64) { x86_mmio_write64(address, value) }
+    /// x86 has one hypercall number space: `ext` goes in rax, `fid` is unused.
+    public static func rawCall(_ ext: UInt64, _ fid: UInt64, _ a0: UInt64, _ a1: UInt64, _ a2: UInt64) -> (Int64, Int64) {
+        let r = Int64(bitPattern: x86_vmcall(ext, a0, a1, a2))
+        return r < 0 ? (r, 0) : (0, r)
+    }
+    public static func illegalInstruction() { x86_ud2() }
+    public static func waitForever() -> Never {
+        while true {
+            x86_cli()
+            x86_hlt()
+        }
+    }
+    /// RUM_HC_CONSOLE_WRITE(address, length) in rdi/rsi.
+    public static func consoleWriteRaw(address: UInt64, length: UInt64) -> Int64 {
+        Int64(bitPattern: x86_vmcall(UInt64(Hypercall.consoleWrite), address, length, 0))
+    }
+    /// Performance counters are not given to guests yet: benchmarks run on riscv64.
+    public static func instructionsRetired() -> UInt64 { 0 }
+    public static func nullCall() { _ = x86_vmcall(UInt64(Hypercall.version), 0, 0, 0) }
+    /// The I/O APIC, which no guest is given.
+    public static var unassignedMMIO: UInt64 { 0xFEC0_0000 }
+}
+
+@_cdecl("rumpk_main")
+func rumpkMain(_ cpuID: UInt64, _ sysTable: UInt64) -> Never {
+    Rumpk<GuestX86_64>.main(sysTable: sysTable)
+}
+
+/// Called by the exception stubs: the kernel has no use for traps yet, so
+/// each is a fatal fault, reported before the guest exits with a crash code.
+@_cdecl("rumpk_trap")
+func rumpkTrap(_ vector: UInt64, _ error: UInt64, _ rip: UInt64, _ cr2: UInt64) -> Never {
+    typealias K = Rumpk<GuestX86_64>
+    K.say("rumpk: fatal trap, vector "); K.hex(vector)
+    K.say(" error "); K.hex(error)
+    K.say(" rip "); K.hex(rip)
+    K.say(" cr2 "); K.hex(cr2)
+    K.say("\n")
+    GuestX86_64.exit(1)
+}

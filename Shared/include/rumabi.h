@@ -176,8 +176,16 @@ typedef struct rum_bundle_guest {
     uint32_t flags;                 /* 0x2C RUM_GUEST_F_* */
     uint32_t restart_policy;        /* 0x30 RUM_RESTART_* */
     uint32_t payload;               /* 0x34 test payload number when RUM_GUEST_F_TEST, else 0 */
-    uint64_t reserved[2];           /* 0x38 zero */
+    uint32_t store_offset;          /* 0x38 payload store (tar of NPL payloads), 4 KiB aligned; 0 if none */
+    uint32_t store_size;            /* 0x3C bytes */
+    uint64_t reserved;              /* 0x40 zero */
 } rum_bundle_guest_t;               /* 0x48 = 72 */
+
+/* Each guest image in a bundle is an NPL payload (rum_npl_header_t with    */
+/* RUM_NPL_F_GUEST_IMAGE) whose body is the flat kernel image; the          */
+/* hypervisor verifies it against its built-in trusted keys before every    */
+/* start. The payload store, if any, is copied to the top of guest RAM and  */
+/* described by SysTable.payload_base/payload_size.                         */
 
 /* Guest-physical layout every guest sees (docs/abi.md):                   */
 #define RUM_GUEST_SYSTABLE_GPA  0x7FFFF000ull /* read-only page below RAM */
@@ -254,6 +262,8 @@ RUM_ASSERT_OFF(rum_bundle_guest_t, vcpus, 0x28);
 RUM_ASSERT_OFF(rum_bundle_guest_t, flags, 0x2C);
 RUM_ASSERT_OFF(rum_bundle_guest_t, restart_policy, 0x30);
 RUM_ASSERT_OFF(rum_bundle_guest_t, payload, 0x34);
-RUM_ASSERT_OFF(rum_bundle_guest_t, reserved, 0x38);
+RUM_ASSERT_OFF(rum_bundle_guest_t, store_offset, 0x38);
+RUM_ASSERT_OFF(rum_bundle_guest_t, store_size, 0x3C);
+RUM_ASSERT_OFF(rum_bundle_guest_t, reserved, 0x40);
 
 #endif /* RUMABI_H */

@@ -57,7 +57,7 @@ final class BundleTests: XCTestCase {
                                              RUM_GUEST_F_AUTOSTART | RUM_GUEST_F_PINNED])
         XCTAssertEqual(guests.map(\.restart_policy), [RUM_RESTART_NEVER, RUM_RESTART_ON_CRASH, RUM_RESTART_ALWAYS])
         XCTAssertEqual(guests.map(\.payload), [0, 6, 0])
-        XCTAssertTrue(guests.allSatisfy { $0.reserved == (0, 0) })
+        XCTAssertTrue(guests.allSatisfy { $0.reserved == 0 && $0.store_offset == 0 && $0.store_size == 0 })
         // The entry bytes are the C struct's bytes.
         XCTAssertEqual(data[32..<104], withUnsafeBytes(of: guests[0]) { Data($0) })
     }

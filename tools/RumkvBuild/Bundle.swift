@@ -124,7 +124,7 @@ extension BundleWriter {
         withUnsafeBytes(of: g.name) { w.data.append(contentsOf: $0) }
         w.put(g.image_offset); w.put(g.image_size); w.put(g.memory_size); w.put(g.hart_mask)
         w.put(g.vcpus); w.put(g.flags); w.put(g.restart_policy); w.put(g.payload)
-        w.put(g.reserved.0); w.put(g.reserved.1)
+        w.put(g.store_offset); w.put(g.store_size); w.put(g.reserved)
         return w.data
     }
 
@@ -140,7 +140,7 @@ extension BundleWriter {
         var r = LittleEndianReader(bytes: b, at: offset + Int(RUM_GUEST_NAME_MAX))
         g.image_offset = r.get(); g.image_size = r.get(); g.memory_size = r.get(); g.hart_mask = r.get()
         g.vcpus = r.get(); g.flags = r.get(); g.restart_policy = r.get(); g.payload = r.get()
-        g.reserved = (r.get(), r.get())
+        g.store_offset = r.get(); g.store_size = r.get(); g.reserved = r.get()
         return g
     }
 
@@ -223,7 +223,10 @@ extension BundleWriter {
         guard g.flags & RUM_GUEST_F_PINNED == 0 || g.hart_mask.nonzeroBitCount >= Int(g.vcpus) else {
             throw BundleError("\(who): pinned with \(g.vcpus) vCPUs but only \(g.hart_mask.nonzeroBitCount) harts")
         }
-        guard g.reserved == (0, 0) else { throw BundleError("\(who): reserved fields are not zero") }
+        guard g.reserved == 0 else { throw BundleError("\(who): reserved fields are not zero") }
+        guard (g.store_offset == 0) == (g.store_size == 0) else {
+            throw BundleError("\(who): payload store offset and size must both be zero or both be set")
+        }
     }
 
     /// Names are unique, images do not overlap, pinned harts are used by no other guest.

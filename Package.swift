@@ -34,7 +34,7 @@ let package = Package(
         // libfdt, used only by host tests as the reference DTB reader.
         .systemLibrary(name: "CLibFDT", path: "Tests/CLibFDT"),
         // Image builder and emulator runner shared by the CLI and the tests.
-        .target(name: "RumkvBuild", dependencies: ["RumABI"], path: "tools/RumkvBuild"),
+        .target(name: "RumkvBuild", dependencies: ["RumABI", "RumNPL", "CSodium"], path: "tools/RumkvBuild"),
         .executableTarget(
             name: "rumkv",
             dependencies: [

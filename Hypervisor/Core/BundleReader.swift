@@ -57,6 +57,11 @@ public struct BundleView {
                 throw .badMemorySize
             }
             guard g.vcpus >= 1, Int(g.vcpus) <= maxVCPUs else { throw .badVCPUs }
+            if g.store_size > 0 {
+                guard UInt64(g.store_offset) >= entriesEnd,
+                      UInt64(g.store_offset) + UInt64(g.store_size) <= self.size,
+                      UInt64(g.store_size) < g.memory_size else { throw .imageOutOfBounds }
+            }
             guard BundleView.validName(g) else { throw .badName }
         }
     }

@@ -48,6 +48,11 @@ public struct GuestRecord {
     /// Time from the last fault to the new instance's first output (counter ticks).
     public var lastRestartLatency: UInt64 = 0
     public var awaitingFirstOutput = false
+    /// Verified image body in the bundle (0 until the first successful check).
+    public var bodyAddress: UInt64 = 0
+    public var bodySize: UInt64 = 0
+    /// Why the image was refused, when state == .refused.
+    public var refusal: ImageRefusal? = nil
     public init() {}
 
     public var ramSize: UInt64 { config.memory_size }

@@ -58,6 +58,14 @@ enum GuestCommands<A: GuestHosting> {
         O.str("' "); O.line(reason)
     }
 
+    /// "error: guest 'x' image refused: <reason>".
+    static func refusedLine(_ g: Int) {
+        O.str("error: guest '")
+        M.shared.pointee.guests[g].withName { O.printable($0) }
+        O.str("' image ")
+        O.line(M.shared.pointee.guests[g].refusal?.text ?? "refused")
+    }
+
     static func done(_ g: Int, _ what: StaticString) {
         M.shared.pointee.guests[g].withName { O.printable($0) }
         O.str(": "); O.line(what)
@@ -67,11 +75,18 @@ enum GuestCommands<A: GuestHosting> {
         let m = M.shared
         BigLock.acquire()
         let st = m.pointee.guests[g].state
+        if st == .refused {
+            BigLock.release(); refusedLine(g); return
+        }
         guard st == .stopped || st == .crashed, m.pointee.pending[g] == .none else {
             BigLock.release(); fail(g, st == .paused ? "is paused (use resume)" : "is already running"); return
         }
         m.pointee.destroy(g)
-        do { try m.pointee.create(g) } catch { BigLock.release(); fail(g, error.reason); return }
+        do { try m.pointee.create(g) } catch {
+            BigLock.release()
+            if error == .refused { refusedLine(g) } else { fail(g, error.reason) }
+            return
+        }
         BigLock.release()
         done(g, "started")
     }
@@ -186,6 +201,13 @@ enum GuestCommands<A: GuestHosting> {
         if r.ramHost != 0 { O.str(" -> host "); O.hex(r.ramHost, digits: 10) }
         O.byte(10)
         O.str("  systable gpa "); O.hex(RUM_GUEST_SYSTABLE_GPA, digits: 8); O.line(" (read-only)")
+        if let refusal = r.refusal {
+            O.str("  image "); O.line(refusal.text)
+        } else if r.bodySize > 0 {
+            O.str("  image signed NPL, verified, "); O.dec(r.bodySize); O.str(" bytes")
+            if r.config.store_size > 0 { O.str("; payload store "); O.dec(UInt64(r.config.store_size)); O.str(" bytes") }
+            O.byte(10)
+        }
         O.line("  devices (none)")
         O.str("  restarts "); O.dec(UInt64(r.restarts))
         if r.lastRestartLatency > 0 {

@@ -19,6 +19,9 @@ public protocol GuestHosting: Architecture {
     /// A guest's stage-2 translation (root table and VMID).
     associatedtype Stage2
 
+    /// The NPL architecture byte guest images must carry (RUM_NPL_ARCH_*).
+    static var nplArch: UInt8 { get }
+
     /// Index of the calling hart/CPU (0-based, < Platform.cpuCount).
     static func currentHart() -> Int
 

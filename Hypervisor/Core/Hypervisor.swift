@@ -79,7 +79,7 @@ extension Hypervisor where A: GuestHosting {
                 GuestCommands<A>.done(g, "started")
             } catch {
                 BigLock.release()
-                GuestCommands<A>.fail(g, error.reason)
+                if error == .refused { GuestCommands<A>.refusedLine(g) } else { GuestCommands<A>.fail(g, error.reason) }
             }
         }
         for i in 0..<min(platform.cpuCount, Platform.cpuIDCapacity) where i != bootHart && i < Machine<A>.maxHarts {

@@ -10,7 +10,7 @@
 import RumABI
 
 public enum LifecycleError: Error {
-    case notStopped, notRunning, notPaused, outOfMemory, busy
+    case notStopped, notRunning, notPaused, outOfMemory, busy, refused
 
     public var reason: StaticString {
         switch self {
@@ -19,6 +19,7 @@ public enum LifecycleError: Error {
         case .notPaused: "is not paused"
         case .outOfMemory: "cannot be created: not enough free memory"
         case .busy: "did not leave its CPUs in time"
+        case .refused: "has an image that failed verification (see info)"
         }
     }
 }
@@ -28,13 +29,30 @@ extension Machine {
     /// Caller holds the lock.
     public mutating func create(_ g: Int) throws(LifecycleError) {
         guard guests[g].ramHost == 0 else { throw .notStopped }
+        if guests[g].bodyAddress == 0 {
+            switch ImageCheck.verify(address: guests[g].imageAddress, size: UInt64(guests[g].config.image_size), arch: A.nplArch) {
+            case .success(let (body, size)):
+                guests[g].bodyAddress = body
+                guests[g].bodySize = size
+            case .failure(let refusal):
+                guests[g].refusal = refusal
+                guests[g].state = .refused
+                throw .refused
+            }
+        }
+        guard guests[g].bodySize + storePages(g) * PageAllocator.pageSize <= guests[g].ramSize else { throw .outOfMemory }
         let ramPages = Int(guests[g].ramSize / PageAllocator.pageSize)
         guard let ram = pages.allocate(pages: ramPages, align: 2 << 20) else { throw .outOfMemory }
         guard let st = pages.allocateZeroed(pages: 1) else {
             pages.free(ram, pages: ramPages); throw .outOfMemory
         }
         zeroPhysical(ram, bytes: guests[g].ramSize)
-        copyPhysical(to: ram, from: guests[g].imageAddress, bytes: UInt64(guests[g].config.image_size))
+        copyPhysical(to: ram, from: guests[g].bodyAddress, bytes: guests[g].bodySize)
+        let store = storePages(g) * PageAllocator.pageSize
+        if store > 0 {
+            copyPhysical(to: ram + guests[g].ramSize - store, from: bundle.base + UInt64(guests[g].config.store_offset),
+                         bytes: UInt64(guests[g].config.store_size))
+        }
         guard let s2 = A.stage2Create(&pages, vmid: UInt16(g + 1), ramHost: ram, ramSize: guests[g].ramSize,
                                       sysTableHost: st) else {
             pages.free(ram, pages: ramPages); pages.free(st, pages: 1); throw .outOfMemory
@@ -52,6 +70,11 @@ extension Machine {
         guests[g].state = .running
         guests[g].startedAt = A.counter()
         pending[g] = .none
+    }
+
+    /// Pages at the top of guest RAM that hold the payload store.
+    mutating func storePages(_ g: Int) -> UInt64 {
+        (UInt64(guests[g].config.store_size) + PageAllocator.pageSize - 1) / PageAllocator.pageSize
     }
 
     /// Puts a marker in the backlog so the previous instance's output stays
@@ -90,6 +113,11 @@ extension Machine {
         t.timebase_hz = A.counterFrequency
         t.boot_time = A.counter()
         t.restart_count = guests[g].restarts
+        let store = storePages(g) * PageAllocator.pageSize
+        if store > 0 {
+            t.payload_base = RUM_GUEST_RAM_GPA + guests[g].ramSize - store
+            t.payload_size = UInt64(guests[g].config.store_size)
+        }
         let f = guests[g].config.flags
         t.flags = (f & RUM_GUEST_F_VERBOSE != 0 ? RUM_SYSTABLE_F_VERBOSE : 0)
             | (f & RUM_GUEST_F_PINNED != 0 ? RUM_SYSTABLE_F_PINNED : 0)

@@ -8,6 +8,7 @@
 
 import ArchShims
 import RumkvCore
+import RumABI
 
 extension RISCV64: GuestHosting {
     public typealias VCPURegisters = rv_vcpu_t
@@ -20,6 +21,8 @@ extension RISCV64: GuestHosting {
     static let wfiInstruction: UInt64 = 0x1050_0073
 
     public static func currentHart() -> Int { Int(rv_read_tp()) }
+
+    public static var nplArch: UInt8 { UInt8(RUM_NPL_ARCH_RISCV64) }
 
     public static func stage2Create(_ pages: inout PageAllocator, vmid: UInt16, ramHost: UInt64, ramSize: UInt64,
                                     sysTableHost: UInt64) -> RVStage2? {

@@ -189,4 +189,32 @@ final class RISCV64GuestTests: XCTestCase {
         XCTAssertEqual(ConsoleParser.guests(try c.run("list")).first?.state, "stopped")
         XCTAssertEqual(try c.run("shutdown"), "rumkv: powering off")
     }
+
+    /// A tampered image and an unsigned one are refused; the other guests run.
+    func testTamperedAndUnsignedImagesAreRefused() throws {
+        try requireEmulator(.riscv64)
+        let images = try TestImages.images(.riscv64)
+        let bundleURL = try Builder(root: TestImages.root).bundle(config: TestConfigs.url("verbose-three"), images: images, arch: .riscv64)
+        var data = try Data(contentsOf: bundleURL)
+        let (_, guests) = try BundleWriter.parse(data)
+        let beta = Int(guests[1].image_offset), gamma = Int(guests[2].image_offset)
+        data[beta + 128 + 100] ^= 0x01                      // one bit of beta's kernel body
+        data[gamma] = 0x00                                  // gamma's NPL magic
+        let tampered = images.directory.appendingPathComponent("bundle-tampered.bin")
+        try data.write(to: tampered)
+        var o = EmulatorOptions()
+        o.bundle = tampered
+        let s = try ConsoleSession.boot(.riscv64, images, options: o)
+        defer { s.terminate() }
+        let boot = try s.expect("rumkv> ", timeout: 60)
+        XCTAssertTrue(boot.contains("alpha: started"), boot)
+        XCTAssertTrue(boot.contains("error: guest 'beta' image refused: signature does not verify with a trusted key"), boot)
+        XCTAssertEqual(try s.command("start gamma"), "error: guest 'gamma' image refused: not a signed NPL image (bad magic)")
+        XCTAssertEqual(try s.command("start beta"), "error: guest 'beta' image refused: signature does not verify with a trusted key")
+        let rows = ConsoleParser.guests(try s.command("list"))
+        XCTAssertEqual(rows.map(\.state), ["running", "refused", "refused"])
+        XCTAssertTrue(try s.command("info alpha").contains("image signed NPL, verified"))
+        sleep(1)
+        XCTAssertGreaterThan(try s.lastHeartbeat("alpha"), 0)
+    }
 }

@@ -73,8 +73,14 @@ public struct Builder: Sendable {
 
         let shared = try compileModules(arch, variant, objs, [
             Module(name: "RumABI", sources: ["Shared/Swift"]),
+            Module(name: "RumCrypto", sources: ["Shared/Crypto"], noAllocations: true),
+            Module(name: "RumNPL", sources: ["Shared/NPL"]),
         ])
         let libc = try compileC(arch, "Boot/common/libc.c", objs, extra: ["-ffreestanding", "-fno-builtin", "-O2"])
+        // The public keys the images trust come from this build's signing key.
+        let keysSource = objs.appendingPathComponent("trusted_keys.c")
+        try SigningKey.forBuild(root: root).trustedKeysSource().write(to: keysSource, atomically: true, encoding: .utf8)
+        let keys = try compileC(arch, keysSource.path, objs, extra: ["-O2"])
 
         // Hypervisor.
         let hvObjs = try compileModules(arch, variant, objs, [
@@ -83,7 +89,7 @@ public struct Builder: Sendable {
         ], prefix: "hv-")
         let hvAsm = try assembleAll(arch, dir: "Boot/\(arch.rawValue)", objs, prefix: "hv-", skipPrefix: "guest")
         let hypervisor = out.appendingPathComponent("rumkv.elf")
-        try link(arch, script: "Boot/\(arch.rawValue)/hypervisor.ld", objects: shared + hvObjs + hvAsm + [libc], output: hypervisor)
+        try link(arch, script: "Boot/\(arch.rawValue)/hypervisor.ld", objects: shared + hvObjs + hvAsm + [libc, keys], output: hypervisor)
 
         // Guest.
         let gObjs = try compileModules(arch, variant, objs, [
@@ -91,7 +97,7 @@ public struct Builder: Sendable {
         ], prefix: "guest-")
         let gAsm = try assembleAll(arch, dir: "Guest/\(arch.rawValue)", objs, prefix: "guest-", skipPrefix: nil)
         let guest = out.appendingPathComponent("rumpk.elf")
-        try link(arch, script: "Guest/\(arch.rawValue)/guest.ld", objects: shared + gObjs + gAsm + [libc], output: guest)
+        try link(arch, script: "Guest/\(arch.rawValue)/guest.ld", objects: shared + gObjs + gAsm + [libc, keys], output: guest)
 
         let medium = try PostLink.bootMedium(self, arch, hypervisor: hypervisor, guest: guest, out: out)
         return Images(hypervisor: hypervisor, guest: guest, bootMedium: medium, directory: out)
@@ -135,7 +141,7 @@ public struct Builder: Sendable {
     }
 
     func compileC(_ arch: Arch, _ file: String, _ objs: URL, extra: [String] = [], prefix: String = "") throws -> URL {
-        let src = root.appendingPathComponent(file)
+        let src = file.hasPrefix("/") ? URL(fileURLWithPath: file) : root.appendingPathComponent(file)
         let obj = objs.appendingPathComponent(prefix + src.deletingPathExtension().lastPathComponent + ".o")
         var args = ["--target=\(arch.clangTarget)"] + arch.codegenFlags + extra
         args += ["-ffreestanding", "-nostdlib", "-fno-pic", "-fno-stack-protector",

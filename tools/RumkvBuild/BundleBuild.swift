@@ -1,6 +1,11 @@
 // BundleBuild: from a partition config and built images to a boot bundle file.
+//
+// Every guest image goes into the bundle as a signed NPL image (flag
+// GUEST_IMAGE) made with the build's signing key; the hypervisor verifies it
+// against the public key it was built with before each start.
 
 import Foundation
+import RumABI
 
 extension Builder {
     /// The partition config `rumkv run` uses for `arch` when none is given, if the arch hosts guests.
@@ -16,8 +21,11 @@ extension Builder {
         guard config.arch == arch else {
             throw BuildError("\(url.path): the partition is for \(config.arch.rawValue), not \(arch.rawValue)")
         }
+        let key = try SigningKey.forBuild(root: root)
         let data = try BundleWriter.make(config, configDirectory: url.deletingLastPathComponent(),
-                                         rumpkImage: images.guest, objcopy: toolchain.tool("llvm-objcopy"))
+                                         rumpkImage: images.guest, objcopy: toolchain.tool("llvm-objcopy")) { flat in
+            try key.sign(flat, arch: arch.nplByte, flags: UInt16(RUM_NPL_F_GUEST_IMAGE))
+        }
         let out = images.directory.appendingPathComponent("bundle-\(config.name).bin")
         try data.write(to: out)
         return out

@@ -40,8 +40,12 @@ struct BundleCommand: ParsableCommand {
             throw BuildError("no Rumpk image at \(rumpkImage.path)"
                 + (rumpk == nil ? "; run `rumkv build --arch \(partition.arch.rawValue)` first" : ""))
         }
+        // Guest images are signed with the build's key, which the hypervisor trusts.
+        let key = try SigningKey.forBuild(root: try repositoryRoot())
         let data = try BundleWriter.make(partition, configDirectory: url.deletingLastPathComponent(),
-                                         rumpkImage: rumpkImage, objcopy: objcopyPath())
+                                         rumpkImage: rumpkImage, objcopy: objcopyPath()) { flat in
+            try key.sign(flat, arch: partition.arch.nplByte, flags: UInt16(RUM_NPL_F_GUEST_IMAGE))
+        }
         let (_, entries) = try BundleWriter.parse(data)
         let out = try output.map { URL(fileURLWithPath: $0) }
             ?? imageDir().appendingPathComponent("bundle-\(partition.name).bin")

@@ -22,8 +22,9 @@ public enum BundleWriter {
 
     /// The bundle for `config`: `rumpk` images come from `rumpkImage`, file images relative to
     /// `configDirectory`; ELF images are flattened with the `objcopy` executable (llvm-objcopy).
+    /// `sign`, when given, wraps each flat image (e.g. into a signed NPL image) before layout.
     public static func make(_ config: PartitionConfig, configDirectory: URL, rumpkImage: URL,
-                            objcopy: String) throws -> Data {
+                            objcopy: String, sign: ((Data) throws -> Data)? = nil) throws -> Data {
         var images: [Data] = []
         var converted: [URL: Data] = [:]
         for g in config.guests {
@@ -38,7 +39,7 @@ public enum BundleWriter {
             guard UInt64(image.count) <= g.memory else {
                 throw BundleError(at + "the image is \(image.count) bytes, more than the guest's memory (\(ByteSize.format(g.memory)))")
             }
-            images.append(image)
+            images.append(try sign?(image) ?? image)
         }
         return try assemble(config.guests, images)
     }

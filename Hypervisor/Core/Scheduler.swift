@@ -79,8 +79,12 @@ public enum Scheduler<A: GuestHosting> {
                 && m.pointee.guests[g].state == .running && m.pointee.pending[g] == .none
             if !keepGoing || A.counter() >= sliceEnd {
                 m.pointee.vcpus[k].runningOn = -1
-                if m.pointee.settle(g) && m.pointee.guests[g].state == .running {
-                    // Blink recovery: the new instance runs next on this hart.
+                let ranFor = A.counter() &- m.pointee.guests[g].startedAt
+                if m.pointee.settle(g) && m.pointee.guests[g].state == .running
+                    && ranFor > A.counterFrequency / 100 {
+                    // Blink recovery: the new instance runs next on this hart, unless
+                    // the old one died within 10 ms (a crash loop must not starve
+                    // the others; it gets plain round robin).
                     m.pointee.lastPicked[h] = (k + m.pointee.vcpuCount - 1) % m.pointee.vcpuCount
                 }
                 BigLock.release()

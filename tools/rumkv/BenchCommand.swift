@@ -1,0 +1,21 @@
+// BenchCommand: `rumkv bench`, print the hypervisor's benchmark numbers.
+
+import ArgumentParser
+import Foundation
+import RumkvBuild
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench",
+        abstract: "Measure hypercall, timer and restart costs under QEMU -icount (deterministic).")
+
+    @Option(help: "Architecture (riscv64 hosts guests so far).")
+    var arch: String = "riscv64"
+
+    func run() throws {
+        guard let a = Arch.parse(arch) else { throw ValidationError("unknown architecture '\(arch)'") }
+        let builder = try Builder(root: try repositoryRoot())
+        let images = try builder.build(a, variant: .release)
+        print("rumkv bench (\(a.rawValue), QEMU -icount shift=0)")
+        print(try Bench.run(builder, a, images).report)
+    }
+}

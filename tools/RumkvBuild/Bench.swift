@@ -36,7 +36,7 @@ public enum Bench {
     public static func run(_ builder: Builder, _ arch: Arch, _ images: Images) throws -> BenchResult {
         guard arch == .riscv64 else { throw BuildError("benchmarks need guests, which run on riscv64 so far") }
         var o = EmulatorOptions()
-        o.smp = 1
+        o.smp = 2
         o.icount = true
         o.bundle = try builder.bundle(config: builder.root.appendingPathComponent("configs/bench/\(arch.rawValue).toml"),
                                       images: images, arch: arch)

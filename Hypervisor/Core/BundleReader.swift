@@ -10,6 +10,7 @@ import RumABI
 public enum BundleError: Error {
     case tooSmall, badMagic, badRevision, badHeaderSize, badTotalSize, tooManyGuests
     case badEntrySize, imageOutOfBounds, badName, badMemorySize, badVCPUs
+    case badDevice, badChannel
 
     public var reason: StaticString {
         switch self {
@@ -24,6 +25,8 @@ public enum BundleError: Error {
         case .badName: "a guest name is empty, unterminated or not printable"
         case .badMemorySize: "a guest memory size is not a multiple of 2 MiB in 2 MiB..1 GiB"
         case .badVCPUs: "a guest asks for 0 or too many vCPUs"
+        case .badDevice: "a device entry is malformed (alignment, overlap, owner or irq)"
+        case .badChannel: "a channel entry is malformed (guests, size or name)"
         }
     }
 }
@@ -32,6 +35,10 @@ public struct BundleView {
     public let base: UInt64
     public let size: UInt64
     public let guestCount: Int
+    public let deviceCount: Int
+    public let channelCount: Int
+    let devicesOffset: UInt64
+    let channelsOffset: UInt64
 
     public init(base: UInt64, size: UInt64, maxVCPUs: Int) throws(BundleError) {
         guard size >= UInt64(MemoryLayout<BundleHeader>.size),
@@ -43,11 +50,19 @@ public struct BundleView {
         guard UInt64(h.total_size) <= size, h.total_size >= UInt32(h.header_size) else { throw .badTotalSize }
         guard h.guest_count <= UInt32(RUM_BUNDLE_MAX_GUESTS) else { throw .tooManyGuests }
         guard Int(h.guest_entry_size) == MemoryLayout<BundleGuest>.size else { throw .badEntrySize }
-        let entriesEnd = UInt64(h.header_size) + UInt64(h.guest_count) * UInt64(h.guest_entry_size)
+        guard h.device_count <= UInt16(RUM_BUNDLE_MAX_DEVICES) else { throw .badDevice }
+        guard h.channel_count <= UInt16(RUM_BUNDLE_MAX_CHANNELS) else { throw .badChannel }
+        let guestsEnd = UInt64(h.header_size) + UInt64(h.guest_count) * UInt64(h.guest_entry_size)
+        let devicesEnd = guestsEnd + UInt64(h.device_count) * UInt64(MemoryLayout<BundleDevice>.size)
+        let entriesEnd = devicesEnd + UInt64(h.channel_count) * UInt64(MemoryLayout<BundleChannel>.size)
         guard entriesEnd <= UInt64(h.total_size) else { throw .badTotalSize }
         self.base = base
         self.size = UInt64(h.total_size)
         self.guestCount = Int(h.guest_count)
+        self.deviceCount = Int(h.device_count)
+        self.channelCount = Int(h.channel_count)
+        self.devicesOffset = guestsEnd
+        self.channelsOffset = devicesEnd
         for i in 0..<guestCount {
             let g = guest(i)
             guard g.image_size > 0, UInt64(g.image_offset) >= entriesEnd,
@@ -62,7 +77,46 @@ public struct BundleView {
                       UInt64(g.store_offset) + UInt64(g.store_size) <= self.size,
                       UInt64(g.store_size) < g.memory_size else { throw .imageOutOfBounds }
             }
-            guard BundleView.validName(g) else { throw .badName }
+            guard BundleView.validName(g.name) else { throw .badName }
+        }
+        try checkDevices()
+        try checkChannels()
+    }
+
+    public func device(_ i: Int) -> BundleDevice {
+        UnsafeRawPointer(bitPattern: UInt(base + devicesOffset + UInt64(i * MemoryLayout<BundleDevice>.size)))!
+            .loadUnaligned(as: BundleDevice.self)
+    }
+
+    public func channel(_ i: Int) -> BundleChannel {
+        UnsafeRawPointer(bitPattern: UInt(base + channelsOffset + UInt64(i * MemoryLayout<BundleChannel>.size)))!
+            .loadUnaligned(as: BundleChannel.self)
+    }
+
+    /// Devices: page aligned, no overlap, a known owner, a plausible irq, a valid name.
+    func checkDevices() throws(BundleError) {
+        for i in 0..<deviceCount {
+            let d = device(i)
+            guard d.mmio_base & 0xFFF == 0, d.mmio_size > 0, d.mmio_size & 0xFFF == 0,
+                  d.mmio_size <= 1 << 30, d.mmio_base <= UInt64.max - d.mmio_size,
+                  d.irq < 1024, d.reserved == 0,
+                  d.owner == RUM_DEVICE_UNOWNED || d.owner < UInt32(guestCount),
+                  BundleView.validName(d.name) else { throw .badDevice }
+            for j in 0..<i {
+                let o = device(j)
+                guard d.mmio_base >= o.mmio_base + o.mmio_size || o.mmio_base >= d.mmio_base + d.mmio_size,
+                      d.irq == 0 || d.irq != o.irq else { throw .badDevice }
+            }
+        }
+    }
+
+    /// Channels: two different known guests, 4 KiB..64 KiB, a valid name.
+    func checkChannels() throws(BundleError) {
+        for i in 0..<channelCount {
+            let c = channel(i)
+            guard c.guest_a < UInt32(guestCount), c.guest_b < UInt32(guestCount), c.guest_a != c.guest_b,
+                  c.size >= 4096, c.size <= UInt32(RUM_GUEST_CHANNEL_STRIDE), c.size & 0xFFF == 0,
+                  c.reserved == 0, BundleView.validName(c.name) else { throw .badChannel }
         }
     }
 
@@ -71,8 +125,9 @@ public struct BundleView {
         return UnsafeRawPointer(bitPattern: UInt(base + off))!.loadUnaligned(as: BundleGuest.self)
     }
 
-    static func validName(_ g: BundleGuest) -> Bool {
-        withUnsafeBytes(of: g.name) { n in
+    static func validName(_ name: (CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar,
+                                   CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar)) -> Bool {
+        withUnsafeBytes(of: name) { n in
             guard n[0] != 0 else { return false }
             var ended = false
             for b in n {

@@ -24,8 +24,16 @@ enum Exits<A: GuestHosting> {
             m.pointee.count(.tick, guest: g, hart: h)
             return true
         case .interrupt:
-            m.pointee.count(.other, guest: g, hart: h)
+            m.pointee.count(.irq, guest: g, hart: h)
+            A.serviceInterrupts()
             return true
+        case .mmio:
+            m.pointee.count(.mmio, guest: g, hart: h)
+            if A.emulateMMIO(regs, guest: g) { return true }
+            var r = FaultRecord()
+            r.kind = .stage2Fault; r.valid = true; r.pc = A.vcpuPC(regs); r.access = .write; r.at = A.counter()
+            m.pointee.fault(g, r)
+            return false
         case .waitForInterrupt:
             m.pointee.count(.wfi, guest: g, hart: h)
             A.vcpuSkip(regs)
@@ -117,6 +125,9 @@ enum Exits<A: GuestHosting> {
             guard let s = slotOf(g, vcpu: hart) else { A.vcpuComplete(regs, .invalidParam); return true }
             let st: Int64 = m.pointee.vcpus[s].state == .offline ? 1 : 0   // SBI HSM: 0 started, 1 stopped
             A.vcpuComplete(regs, CallResult(error: 0, value: st))
+        case .doorbell(let n):
+            m.pointee.count(.hypercall, guest: g, hart: h)
+            A.vcpuComplete(regs, m.pointee.doorbell(g, n))
         case .unsupported:
             m.pointee.count(.hypercall, guest: g, hart: h)
             A.vcpuComplete(regs, .notSupported)
@@ -149,7 +160,7 @@ enum Exits<A: GuestHosting> {
         guard let s = slotOf(g, vcpu: hart) else { return .invalidParam }
         guard m.pointee.guests[g].translate(gpa: entry, length: 4) != nil else { return .invalidAddress }
         guard m.pointee.vcpus[s].state == .offline else { return .alreadyAvailable }
-        A.vcpuReset(m.pointee.regsOf(s), hartID: hart, entry: entry, arg: arg)
+        A.vcpuReset(m.pointee.regsOf(s), guest: g, hartID: hart, entry: entry, arg: arg)
         m.pointee.vcpus[s].state = .runnable
         return .ok
     }

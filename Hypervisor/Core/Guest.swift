@@ -41,7 +41,7 @@ public struct GuestRecord {
     public var sysTableHost: UInt64 = 0
     public var restarts: UInt32 = 0
     public var startedAt: UInt64 = 0
-    public var exits: InlineArray<9, UInt64> = .init(repeating: 0)
+    public var exits: InlineArray<11, UInt64> = .init(repeating: 0)
     public var lastFault = FaultRecord()
     /// Counter value of the fault that triggered a pending automatic restart.
     public var restartPendingSince: UInt64 = 0

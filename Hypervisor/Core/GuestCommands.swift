@@ -15,6 +15,8 @@ enum GuestCommands<A: GuestHosting> {
     static func run(_ w: Words) -> Bool {
         if w.word(0, is: "list") { if args(w, 0) { list() }; return true }
         if w.word(0, is: "stats") { if args(w, 0) { stats() }; return true }
+        if w.word(0, is: "devices") { if args(w, 0) { listDevices() }; return true }
+        if w.word(0, is: "channels") { if args(w, 0) { listChannels() }; return true }
         let which: Int
         if w.word(0, is: "info") { which = 0 }
         else if w.word(0, is: "start") { which = 1 }
@@ -208,7 +210,24 @@ enum GuestCommands<A: GuestHosting> {
             if r.config.store_size > 0 { O.str("; payload store "); O.dec(UInt64(r.config.store_size)); O.str(" bytes") }
             O.byte(10)
         }
-        O.line("  devices (none)")
+        var any = false
+        for i in 0..<m.pointee.deviceCount where m.pointee.devices[i].config.owner == UInt32(g) {
+            let d = m.pointee.devices[i]
+            O.str("  device "); _ = d.withName { O.printable($0) }
+            O.str(" mmio "); O.hex(d.config.mmio_base, digits: 8); O.str(" irq "); O.dec(UInt64(d.config.irq))
+            O.str(" interrupts "); O.dec(d.interrupts); O.byte(10)
+            any = true
+        }
+        for i in 0..<m.pointee.channelCount {
+            guard let side = m.pointee.channels[i].side(g) else { continue }
+            O.str("  channel "); _ = m.pointee.channels[i].withName { O.printable($0) }
+            O.str(side == 0 ? " (side A) peer " : " (side B) peer ")
+            let peer = Int(side == 0 ? m.pointee.channels[i].config.guest_b : m.pointee.channels[i].config.guest_a)
+            _ = m.pointee.guests[peer].withName { O.printable($0) }
+            O.byte(10)
+            any = true
+        }
+        if !any { O.line("  devices none, channels none") }
         O.str("  restarts "); O.dec(UInt64(r.restarts))
         if r.lastRestartLatency > 0 {
             O.str("  last restart "); O.dec(r.lastRestartLatency * 1_000_000 / A.counterFrequency); O.str(" us to first output")
@@ -243,6 +262,45 @@ enum GuestCommands<A: GuestHosting> {
             }
         }
         return v
+    }
+
+    static func listDevices() {
+        let m = M.shared
+        guard m.pointee.deviceCount > 0 else { O.line("no devices are assigned in this partition"); return }
+        O.line("device           mmio          size      irq  owner            interrupts")
+        for i in 0..<m.pointee.deviceCount {
+            let d = m.pointee.devices[i]
+            let n = d.withName { O.printable($0); return $0.count }
+            O.pad(n, to: 17)
+            O.hex(d.config.mmio_base, digits: 10); O.str("  ")
+            O.hex(d.config.mmio_size, digits: 6); O.str("  ")
+            O.dec(UInt64(d.config.irq)); O.pad(digits(UInt64(d.config.irq)), to: 5)
+            var w = 0
+            if d.owned {
+                w = m.pointee.guests[Int(d.config.owner)].withName { O.printable($0); return $0.count }
+            } else { O.str("hypervisor"); w = 10 }
+            O.pad(w, to: 17)
+            O.dec(d.interrupts); O.byte(10)
+        }
+    }
+
+    static func listChannels() {
+        let m = M.shared
+        guard m.pointee.channelCount > 0 else { O.line("no channels in this partition"); return }
+        O.line("channel          side A           side B           size    state  doorbells A->B B->A")
+        for i in 0..<m.pointee.channelCount {
+            let c = m.pointee.channels[i]
+            let n = c.withName { O.printable($0); return $0.count }
+            O.pad(n, to: 17)
+            let a = m.pointee.guests[Int(c.config.guest_a)].withName { O.printable($0); return $0.count }
+            O.pad(a, to: 17)
+            let b = m.pointee.guests[Int(c.config.guest_b)].withName { O.printable($0); return $0.count }
+            O.pad(b, to: 17)
+            O.size(UInt64(c.config.size)); O.str("  ")
+            let st = c.header.pointee.state
+            O.str(st.0 == 1 ? "up" : "down"); O.str("/"); O.str(st.1 == 1 ? "up" : "down"); O.str("  ")
+            O.dec(c.rung.0); O.str(" "); O.dec(c.rung.1); O.byte(10)
+        }
     }
 
     static func stats() {

@@ -15,6 +15,8 @@ public enum GuestHelp<A: Architecture> {
         Out<A>.line("  resume <guest>       schedule a paused guest again")
         Out<A>.line("  console <guest>      attach to a guest's console (Ctrl-] returns)")
         Out<A>.line("  stats                exits by reason per guest and per hart")
+        Out<A>.line("  devices              passed-through devices and their owners")
+        Out<A>.line("  channels             inter-guest channels: state and doorbells")
         Out<A>.line("  <guest> is a name or an id")
     }
 }

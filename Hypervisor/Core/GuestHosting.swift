@@ -36,7 +36,7 @@ public protocol GuestHosting: Architecture {
     static func stage2Pages(_ s: Stage2) -> Int
 
     /// Resets a vCPU to enter the guest at `entry` with two boot arguments.
-    static func vcpuReset(_ r: UnsafeMutablePointer<VCPURegisters>, hartID: UInt64, entry: UInt64, arg: UInt64)
+    static func vcpuReset(_ r: UnsafeMutablePointer<VCPURegisters>, guest: Int, hartID: UInt64, entry: UInt64, arg: UInt64)
 
     /// Runs the vCPU until its next exit.
     static func vcpuRun(_ r: UnsafeMutablePointer<VCPURegisters>, _ s: Stage2, sliceEnd: UInt64) -> VMExit
@@ -67,6 +67,34 @@ public protocol GuestHosting: Architecture {
 
     /// Starts secondary hart `index` running `Hypervisor` code (returns false if refused).
     static func startSecondary(_ index: Int, hardwareID: UInt64) -> Bool
+
+    // Device passthrough and channels.
+
+    /// Maps [gpa, gpa + size) to [hpa, ...) in `s`: device memory (no execute) or normal memory.
+    static func stage2Map(_ s: inout Stage2, gpa: UInt64, hpa: UInt64, size: UInt64, device: Bool,
+                          _ pages: inout PageAllocator) -> Bool
+
+    /// Performs the MMIO access decoded at the last `.mmio` exit; false if the
+    /// address is not an emulated register (the guest is then stopped).
+    static func emulateMMIO(_ r: UnsafeMutablePointer<VCPURegisters>, guest g: Int) -> Bool
+
+    /// Guest-physical base of the virtual interrupt controller every guest sees.
+    static var virtualInterruptControllerBase: UInt64 { get }
+
+    /// Enables or masks a physical interrupt source towards the hypervisor.
+    static func routeInterrupt(_ irq: UInt32, enabled: Bool)
+
+    /// Stops a passed-through device from doing anything further (e.g. virtio reset).
+    static func quiesceDevice(base: UInt64, size: UInt64)
+
+    /// Forgets guest `g`'s virtual interrupt controller state.
+    static func resetVirtualInterrupts(guest g: Int)
+
+    /// Claims pending physical interrupts and forwards each to its owner.
+    static func serviceInterrupts()
+
+    /// Makes hart `h` leave its guest soon (IPI), so it sees new virtual interrupts.
+    static func kickHart(_ h: Int)
 }
 
 /// Why a vCPU left the guest, decoded by the port.
@@ -75,6 +103,9 @@ public enum VMExit {
     case call(GuestCall)
     /// A call the port answered itself (e.g. SBI probe); counted only.
     case handled
+    /// An access to an emulated device (the virtual interrupt controller): the
+    /// port decoded it and performs it in `emulateMMIO` under the lock.
+    case mmio
     /// The hypervisor's own timer: end of the time slice.
     case tick
     /// The guest waits for an interrupt (wfi).
@@ -121,6 +152,8 @@ public enum GuestCall {
     case hartStop
     case hartStatus(hart: UInt64)
     case remoteFence(hartMask: UInt64, hartBase: UInt64)
+    /// Ring the doorbell of the guest's n-th channel.
+    case doorbell(UInt64)
     case unsupported
 }
 
@@ -145,8 +178,8 @@ public struct CallResult {
 
 /// Exit reasons counted per guest and per hart (`stats`).
 public enum ExitReason: Int {
-    case hypercall = 0, console, timer, tick, wfi, ipi, stage2Fault, fault, other
-    public static let count = 9
+    case hypercall = 0, console, timer, tick, wfi, ipi, stage2Fault, fault, other, mmio, irq
+    public static let count = 11
 
     public var label: StaticString {
         switch self {
@@ -159,6 +192,8 @@ public enum ExitReason: Int {
         case .stage2Fault: "stage2"
         case .fault: "fault"
         case .other: "other"
+        case .mmio: "mmio"
+        case .irq: "irq"
         }
     }
 }

@@ -42,7 +42,12 @@ extension Machine {
         }
         guard guests[g].bodySize + storePages(g) * PageAllocator.pageSize <= guests[g].ramSize else { throw .outOfMemory }
         let ramPages = Int(guests[g].ramSize / PageAllocator.pageSize)
-        guard let ram = pages.allocate(pages: ramPages, align: 2 << 20) else { throw .outOfMemory }
+        // A guest with a DMA device also sees its RAM at GPA == HPA, so that RAM
+        // must lie above its normal guest-physical RAM window.
+        let dma = needsDMAWindow(g)
+        guard let ram = dma
+            ? pages.allocateHigh(pages: ramPages, align: 2 << 20, minimum: RUM_GUEST_RAM_GPA + guests[g].ramSize)
+            : pages.allocate(pages: ramPages, align: 2 << 20) else { throw .outOfMemory }
         guard let st = pages.allocateZeroed(pages: 1) else {
             pages.free(ram, pages: ramPages); throw .outOfMemory
         }
@@ -53,17 +58,23 @@ extension Machine {
             copyPhysical(to: ram + guests[g].ramSize - store, from: bundle.base + UInt64(guests[g].config.store_offset),
                          bytes: UInt64(guests[g].config.store_size))
         }
-        guard let s2 = A.stage2Create(&pages, vmid: UInt16(g + 1), ramHost: ram, ramSize: guests[g].ramSize,
+        guard var s2 = A.stage2Create(&pages, vmid: UInt16(g + 1), ramHost: ram, ramSize: guests[g].ramSize,
                                       sysTableHost: st) else {
             pages.free(ram, pages: ramPages); pages.free(st, pages: 1); throw .outOfMemory
         }
         guests[g].ramHost = ram
         guests[g].sysTableHost = st
-        stage2[g] = s2
         fillSysTable(g)
+        let table = UnsafeMutablePointer<SysTable>(bitPattern: UInt(st))!
+        guard attachDevices(g, &s2), attachChannels(g, &s2, table) else {
+            stage2[g] = s2
+            destroy(g)
+            throw .outOfMemory
+        }
+        stage2[g] = s2
         for k in 0..<vcpuCount where vcpus[k].guest == g {
             vcpus[k].state = vcpus[k].index == 0 ? .runnable : .offline
-            A.vcpuReset(regsOf(k), hartID: UInt64(vcpus[k].index), entry: RUM_GUEST_RAM_GPA,
+            A.vcpuReset(regsOf(k), guest: g, hartID: UInt64(vcpus[k].index), entry: RUM_GUEST_RAM_GPA,
                         arg: RUM_GUEST_SYSTABLE_GPA)
         }
         if guests[g].restarts > 0 || guests[g].lastFault.valid { markRestart(g) }
@@ -86,6 +97,10 @@ extension Machine {
 
     /// Frees everything guest `g` owns. Caller holds the lock; no vCPU of g runs.
     public mutating func destroy(_ g: Int) {
+        if guests[g].ramHost != 0 {
+            detachDevices(g)
+            detachChannels(g)
+        }
         if let s2 = stage2[g] { A.stage2Destroy(s2, &pages) }
         stage2[g] = nil
         if guests[g].ramHost != 0 {
@@ -122,6 +137,7 @@ extension Machine {
         t.flags = (f & RUM_GUEST_F_VERBOSE != 0 ? RUM_SYSTABLE_F_VERBOSE : 0)
             | (f & RUM_GUEST_F_PINNED != 0 ? RUM_SYSTABLE_F_PINNED : 0)
         t.reserved.0 = f & RUM_GUEST_F_TEST != 0 ? UInt64(guests[g].config.payload) : 0
+        t.reserved.1 = RUM_GUEST_SYSTABLE_GPA + UInt64(RUM_DEVTABLE_OFFSET)   // the device table
         UnsafeMutablePointer<SysTable>(bitPattern: UInt(guests[g].sysTableHost))!.pointee = t
     }
 

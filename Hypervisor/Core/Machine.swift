@@ -44,13 +44,17 @@ public struct Machine<A: GuestHosting> {
     public var vcpuCount = 0
     public var regs: UnsafeMutablePointer<A.VCPURegisters>
     public var lastPicked: InlineArray<8, Int> = .init(repeating: 0)
-    public var hartExits: InlineArray<72, UInt64> = .init(repeating: 0)  // 8 harts x 9 reasons
+    public var hartExits: InlineArray<88, UInt64> = .init(repeating: 0)  // 8 harts x 11 reasons
     public var hartOnline: InlineArray<8, Bool> = .init(repeating: false)
     /// Harts reserved by pinned guests (bit n = hart n).
     public var pinnedHarts: UInt64 = 0
     public var attached = -1
     public var editor = LineEditor<Shell<A>.Echo>()
     public var bundle: BundleView
+    public var devices: InlineArray<8, DeviceRecord> = .init(repeating: DeviceRecord())
+    public var deviceCount = 0
+    public var channels: InlineArray<8, ChannelRecord> = .init(repeating: ChannelRecord())
+    public var channelCount = 0
 
     nonisolated(unsafe) static var storage: UnsafeMutableRawPointer? { get { machineStorage } set { machineStorage = newValue } }
 
@@ -80,6 +84,7 @@ public struct Machine<A: GuestHosting> {
         m.pointee.attached = -1
         for g in 0..<Machine.maxGuests { m.pointee.stage2[g] = nil }
         m.pointee.populate()
+        guard m.pointee.setUpChannels() else { return "not enough memory for the channels" }
         m.pointee.bootFreePages = m.pointee.pages.freePages
         guestCommandsEnabled = true
         return nil
@@ -109,6 +114,14 @@ public struct Machine<A: GuestHosting> {
                 vcpuCount += 1
             }
             guestCount += 1
+        }
+        for i in 0..<min(bundle.deviceCount, 8) {
+            devices[i].config = bundle.device(i)
+            deviceCount += 1
+        }
+        for i in 0..<min(bundle.channelCount, 8) {
+            channels[i].config = bundle.channel(i)
+            channelCount += 1
         }
         // Unpinned guests stay off harts that pinned guests own, unless that leaves them none.
         for k in 0..<vcpuCount where guests[vcpus[k].guest].config.flags & RUM_GUEST_F_PINNED == 0 {

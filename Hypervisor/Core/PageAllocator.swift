@@ -98,6 +98,26 @@ public struct PageAllocator {
         return nil
     }
 
+    /// Like `allocate`, but takes the highest fitting range at or above `minimum`.
+    public mutating func allocateHigh(pages: Int, align: UInt64, minimum: UInt64) -> UInt64? {
+        guard pages > 0, pages <= freePages, bitmap != nil, align.nonzeroBitCount == 1, pageCount >= pages else { return nil }
+        var top = base + UInt64(pageCount) * PageAllocator.pageSize
+        while true {
+            guard top >= UInt64(pages) * PageAllocator.pageSize else { return nil }
+            let address = (top - UInt64(pages) * PageAllocator.pageSize) & ~(align - 1)
+            guard address >= base, address >= minimum else { return nil }
+            let first = Int((address - base) / PageAllocator.pageSize)
+            var free = true
+            for k in 0..<pages where isUsed(first + k) { free = false; break }
+            if free {
+                for k in 0..<pages { mark(first + k, true) }
+                freePages -= pages
+                return address
+            }
+            top = address + UInt64(pages) * PageAllocator.pageSize - align
+        }
+    }
+
     /// Returns pages obtained from `allocate`. Refuses (returns false) ranges
     /// outside the pool or pages that are not allocated, without changing anything.
     @discardableResult

@@ -101,6 +101,7 @@ enum SBI {
             switch UInt32(truncatingIfNeeded: fid) {
             case RUM_HC_CONSOLE_WRITE: return .consoleWrite(gpa: a0, length: a1)
             case RUM_HC_YIELD: return .yield
+            case RUM_HC_DOORBELL: return .doorbell(a0)
             case RUM_HC_EXIT: return .systemReset(a0 == 0 ? .shutdown : .crash)
             default: return .unsupported
             }

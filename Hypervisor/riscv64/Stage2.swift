@@ -13,7 +13,7 @@ import RumABI
 
 public struct RVStage2 {
     public var hgatp: UInt64 = 0
-    var tables: InlineArray<12, UInt64> = .init(repeating: 0)
+    var tables: InlineArray<24, UInt64> = .init(repeating: 0)
     var tableCount = 0
     var rootAddress: UInt64 = 0
 
@@ -27,7 +27,7 @@ public struct RVStage2 {
     mutating func child(_ table: UInt64, _ index: UInt64, _ pages: inout PageAllocator) -> UInt64? {
         let slot = UnsafeMutablePointer<UInt64>(bitPattern: UInt(table + index * 8))!
         if slot.pointee & RVStage2.valid != 0 { return RVStage2.target(slot.pointee) }
-        guard tableCount < 12, let t = pages.allocateZeroed(pages: 1) else { return nil }
+        guard tableCount < 24, let t = pages.allocateZeroed(pages: 1) else { return nil }
         tables[tableCount] = t
         tableCount += 1
         slot.pointee = RVStage2.pte(t, RVStage2.valid)
@@ -43,6 +43,21 @@ public struct RVStage2 {
         }
         guard let l0 = child(l1, (gpa >> 21) & 0x1FF, &pages) else { return false }
         UnsafeMutablePointer<UInt64>(bitPattern: UInt(l0 + ((gpa >> 12) & 0x1FF) * 8))!.pointee = RVStage2.pte(hpa, flags)
+        return true
+    }
+
+    /// Maps a range with 2 MiB leaves where both sides are aligned, 4 KiB leaves
+    /// otherwise. Devices get no execute permission. Existing leaves are replaced.
+    mutating func mapRange(gpa: UInt64, hpa: UInt64, size: UInt64, device: Bool, _ pages: inout PageAllocator) -> Bool {
+        let flags = RVStage2.valid | RVStage2.read | RVStage2.write | RVStage2.user | RVStage2.accessed | RVStage2.dirty
+            | (device ? 0 : RVStage2.exec)
+        var off: UInt64 = 0
+        while off < size {
+            let mega = (gpa + off) & 0x1F_FFFF == 0 && (hpa + off) & 0x1F_FFFF == 0 && size - off >= 2 << 20
+            guard map(gpa: gpa + off, hpa: hpa + off, megapage: mega, flags: flags, &pages) else { return false }
+            off += mega ? 2 << 20 : 4096
+        }
+        rv_hfence_gvma_all()
         return true
     }
 

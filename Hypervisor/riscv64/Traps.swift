@@ -13,6 +13,11 @@ typealias O = Out<RISCV64>
 @_cdecl("rumkv_trap")
 func rumkvTrap(_ frame: UnsafeMutablePointer<rv_trap_frame_t>) {
     let cause = frame.pointee.scause
+    if MMIODecode.fetching && (cause == 5 || cause == 13 || cause == 21) {
+        MMIODecode.faulted = true          // HLVX of a guest instruction faulted: skip it
+        frame.pointee.sepc += 4
+        return
+    }
     if Virtualization.probing && cause == 2 {
         Virtualization.probeFaulted = true
         frame.pointee.sepc += 4

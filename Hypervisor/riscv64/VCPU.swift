@@ -33,10 +33,17 @@ extension RISCV64: GuestHosting {
 
     public static func stage2Pages(_ s: RVStage2) -> Int { 4 + s.tableCount }
 
-    public static func vcpuReset(_ r: UnsafeMutablePointer<rv_vcpu_t>, hartID: UInt64, entry: UInt64, arg: UInt64) {
+    public static func stage2Map(_ s: inout RVStage2, gpa: UInt64, hpa: UInt64, size: UInt64, device: Bool,
+                                 _ pages: inout PageAllocator) -> Bool {
+        s.mapRange(gpa: gpa, hpa: hpa, size: size, device: device, &pages)
+    }
+
+    public static func vcpuReset(_ r: UnsafeMutablePointer<rv_vcpu_t>, guest: Int, hartID: UInt64, entry: UInt64, arg: UInt64) {
         let fast = r.pointee.fast_calls
         r.initialize(to: rv_vcpu_t())
         r.pointee.fast_calls = fast
+        r.pointee.guest = UInt64(guest)
+        r.pointee.index = hartID
         r.pointee.pc = entry
         r.pointee.gpr.10 = hartID
         r.pointee.gpr.11 = arg
@@ -48,11 +55,20 @@ extension RISCV64: GuestHosting {
         loadGuestCSRs(r, s)
         r.pointee.hstatus = (r.pointee.hstatus | hstatusSPV | hstatusVTW) & ~hstatusSPVP
         r.pointee.sstatus = rv_read_sstatus() | sstatusSPP
+        // Virtual interrupts: IPIs and doorbells raised from any hart (atomic), and
+        // the guest's virtual PLIC for external interrupts.
+        r.pointee.hvip |= rv_atomic_swap64(&r.pointee.inject, 0)
+        if PLIC.externalPending(Int(r.pointee.guest), Int(r.pointee.index)) { r.pointee.hvip |= vseip }
+        else { r.pointee.hvip &= ~vseip }
         rv_write_stimecmp(sliceEnd)
         rumkv_vcpu_enter(r)
+        let exit = decode(r)        // before the guest's translation is unloaded (MMIO fetch)
         saveGuestCSRs(r)
-        return decode(r)
+        return exit
     }
+
+    static let vssip: UInt64 = 1 << 2
+    static let vseip: UInt64 = 1 << 10
 
     static func loadGuestCSRs(_ r: UnsafeMutablePointer<rv_vcpu_t>, _ s: RVStage2) {
         rv_write_hgatp(s.hgatp)
@@ -94,6 +110,8 @@ extension RISCV64: GuestHosting {
             case 1:
                 rv_clear_sip_ssip()
                 return .interrupt
+            case 9:
+                return .interrupt
             default:
                 return .interrupt
             }
@@ -104,6 +122,9 @@ extension RISCV64: GuestHosting {
         case 20, 21, 23:
             let gpa = r.pointee.htval << 2 | (r.pointee.stval & 3)
             let access: Access = cause == 20 ? .execute : cause == 21 ? .read : .write
+            if cause != 20, gpa >= PLIC.vbase, gpa < PLIC.vbase + PLIC.vsize, MMIODecode.decode(r, gpa: gpa) {
+                return .mmio
+            }
             return .stage2Fault(gpa: gpa, access: access, pc: pc)
         case 22:
             if r.pointee.stval == wfiInstruction { return .waitForInterrupt }
@@ -127,12 +148,14 @@ extension RISCV64: GuestHosting {
 
     public static func vcpuSkip(_ r: UnsafeMutablePointer<rv_vcpu_t>) { r.pointee.pc += 4 }
 
+    /// Raised from any hart: merged into hvip at the vCPU's next entry.
     public static func vcpuSetIPI(_ r: UnsafeMutablePointer<rv_vcpu_t>, _ pending: Bool) {
-        if pending { r.pointee.hvip |= 1 << 2 } else { r.pointee.hvip &= ~(1 << 2) }
+        if pending { rv_atomic_or64(&r.pointee.inject, vssip) }
     }
 
     public static func vcpuWakeable(_ r: UnsafeMutablePointer<rv_vcpu_t>, now: UInt64) -> Bool {
-        r.pointee.hvip & (1 << 2) != 0 || now >= r.pointee.vstimecmp
+        r.pointee.hvip & vssip != 0 || r.pointee.inject != 0 || now >= r.pointee.vstimecmp
+            || PLIC.externalPending(Int(r.pointee.guest), Int(r.pointee.index))
     }
 
     public static func vcpuTimerDeadline(_ r: UnsafeMutablePointer<rv_vcpu_t>) -> UInt64 { r.pointee.vstimecmp }
@@ -168,7 +191,7 @@ extension RISCV64: GuestHosting {
         rv_write_henvcfg(1 << 63)                          // STCE: guests get vstimecmp
         rv_write_hvip(0)
         rv_write_stimecmp(UInt64.max)
-        rv_write_sie(1 << 5 | 1 << 1)                      // STIE (slice tick), SSIE (IPI)
+        rv_write_sie(1 << 5 | 1 << 1 | 1 << 9)             // STIE (slice tick), SSIE (IPI), SEIE (devices)
     }
 }
 

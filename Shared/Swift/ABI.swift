@@ -46,3 +46,8 @@ extension CmdPacket {
 
 public typealias BundleHeader = rum_bundle_header_t
 public typealias BundleGuest = rum_bundle_guest_t
+public typealias BundleDevice = rum_bundle_device_t
+public typealias BundleChannel = rum_bundle_channel_t
+public typealias GuestDevice = rum_guest_device_t
+public typealias DeviceTable = rum_device_table_t
+public typealias ChannelHeader = rum_channel_header_t

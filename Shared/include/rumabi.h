@@ -154,7 +154,9 @@ typedef struct rum_bundle_header {
     uint32_t guest_count;           /* 0x0C entries following the header */
     uint32_t guest_entry_size;      /* 0x10 sizeof(rum_bundle_guest_t) */
     uint32_t flags;                 /* 0x14 zero */
-    uint64_t reserved;              /* 0x18 zero */
+    uint16_t device_count;          /* 0x18 rum_bundle_device_t entries after the guests */
+    uint16_t channel_count;         /* 0x1A rum_bundle_channel_t entries after the devices */
+    uint32_t reserved;              /* 0x1C zero */
 } rum_bundle_header_t;              /* 0x20 */
 
 #define RUM_GUEST_F_AUTOSTART   (1u << 0)   /* start at boot */
@@ -180,6 +182,75 @@ typedef struct rum_bundle_guest {
     uint32_t store_size;            /* 0x3C bytes */
     uint64_t reserved;              /* 0x40 zero */
 } rum_bundle_guest_t;               /* 0x48 = 72 */
+
+/* Device assignment: one platform device (MMIO window and interrupt) given */
+/* to one guest. The window is mapped into that guest's stage-2 at the same */
+/* address (guest-physical == host-physical) and nowhere else.             */
+#define RUM_BUNDLE_MAX_DEVICES  8
+#define RUM_DEVICE_UNOWNED      0xFFFFFFFFu
+#define RUM_DEVICE_F_DMA        (1u << 0)   /* bus master: owner gets an identity DMA window */
+
+typedef struct rum_bundle_device {
+    char     name[RUM_GUEST_NAME_MAX];  /* 0x00 NUL-padded */
+    uint64_t mmio_base;             /* 0x10 4 KiB aligned */
+    uint64_t mmio_size;             /* 0x18 multiple of 4 KiB */
+    uint32_t irq;                   /* 0x20 interrupt source (PLIC), 0 = none */
+    uint32_t owner;                 /* 0x24 guest index or RUM_DEVICE_UNOWNED */
+    uint32_t flags;                 /* 0x28 RUM_DEVICE_F_* */
+    uint32_t reserved;              /* 0x2C zero */
+} rum_bundle_device_t;              /* 0x30 = 48 */
+
+/* Channel: shared memory between two guests holding two ION rings, with a */
+/* doorbell each way (RUM_HC_DOORBELL).                                     */
+#define RUM_BUNDLE_MAX_CHANNELS 8
+
+typedef struct rum_bundle_channel {
+    char     name[RUM_GUEST_NAME_MAX];  /* 0x00 */
+    uint32_t guest_a;               /* 0x10 guest index of side A */
+    uint32_t guest_b;               /* 0x14 guest index of side B */
+    uint32_t size;                  /* 0x18 shared bytes, multiple of 4 KiB */
+    uint32_t reserved;              /* 0x1C zero */
+} rum_bundle_channel_t;             /* 0x20 = 32 */
+
+/* The guest's device table: in the SysTable page at offset 0x100 (GPA     */
+/* RUM_GUEST_SYSTABLE_GPA + 0x100), read-only.                              */
+#define RUM_DEVTABLE_MAGIC      0x56444B52u   /* "RKDV" */
+#define RUM_DEVTABLE_OFFSET     0x100u
+#define RUM_DEVTABLE_MAX        8
+
+typedef struct rum_guest_device {
+    char     name[RUM_GUEST_NAME_MAX];  /* 0x00 */
+    uint64_t mmio_base;             /* 0x10 guest-physical (== host-physical) */
+    uint64_t mmio_size;             /* 0x18 */
+    uint32_t irq;                   /* 0x20 source number on the guest's virtual PLIC */
+    uint32_t flags;                 /* 0x24 RUM_DEVICE_F_* */
+} rum_guest_device_t;               /* 0x28 = 40 */
+
+typedef struct rum_device_table {
+    uint32_t magic;                 /* 0x00 RUM_DEVTABLE_MAGIC */
+    uint32_t count;                 /* 0x04 valid entries */
+    uint64_t dma_base;              /* 0x08 identity DMA window (GPA == HPA), 0 if none */
+    uint64_t dma_size;              /* 0x10 */
+    uint64_t vplic_base;            /* 0x18 the guest's virtual PLIC (context n = vCPU n) */
+    rum_guest_device_t devices[RUM_DEVTABLE_MAX]; /* 0x20 */
+} rum_device_table_t;               /* 0x160 = 352 */
+
+/* Channel shared region header (first 64 bytes of the shared memory).      */
+/* Written by the hypervisor: state and generation of each side, so a peer */
+/* sees the other side go down and come back (then resets its rings).      */
+#define RUM_CHANNEL_MAGIC       0x48434B52u   /* "RKCH" */
+typedef struct rum_channel_header {
+    uint32_t magic;                 /* 0x00 RUM_CHANNEL_MAGIC */
+    uint32_t revision;              /* 0x04 RUM_ABI_REVISION */
+    uint32_t state[2];              /* 0x08 side A, side B: 1 up, 0 down */
+    uint32_t generation[2];         /* 0x10 incremented at every (re)start of that side */
+    uint32_t doorbells[2];          /* 0x18 doorbells rung towards side A, side B */
+    uint32_t ring_offset[2];        /* 0x20 ring written by A (read by B), by B (read by A) */
+    uint32_t ring_size;             /* 0x28 bytes per ring area */
+    uint32_t reserved[5];           /* 0x2C zero */
+} rum_channel_header_t;             /* 0x40 = 64 */
+#define RUM_GUEST_CHANNEL_GPA   0x7F000000ull /* channel n at + n * 64 KiB */
+#define RUM_GUEST_CHANNEL_STRIDE 0x10000ull
 
 /* Each guest image in a bundle is an NPL payload (rum_npl_header_t with    */
 /* RUM_NPL_F_GUEST_IMAGE) whose body is the flat kernel image; the          */
@@ -250,7 +321,30 @@ RUM_ASSERT_OFF(rum_bundle_header_t, total_size, 0x08);
 RUM_ASSERT_OFF(rum_bundle_header_t, guest_count, 0x0C);
 RUM_ASSERT_OFF(rum_bundle_header_t, guest_entry_size, 0x10);
 RUM_ASSERT_OFF(rum_bundle_header_t, flags, 0x14);
-RUM_ASSERT_OFF(rum_bundle_header_t, reserved, 0x18);
+RUM_ASSERT_OFF(rum_bundle_header_t, device_count, 0x18);
+RUM_ASSERT_OFF(rum_bundle_header_t, channel_count, 0x1A);
+RUM_ASSERT_OFF(rum_bundle_header_t, reserved, 0x1C);
+
+_Static_assert(sizeof(rum_bundle_device_t) == 48, "bundle device is 48 bytes");
+RUM_ASSERT_OFF(rum_bundle_device_t, mmio_base, 0x10);
+RUM_ASSERT_OFF(rum_bundle_device_t, mmio_size, 0x18);
+RUM_ASSERT_OFF(rum_bundle_device_t, irq, 0x20);
+RUM_ASSERT_OFF(rum_bundle_device_t, owner, 0x24);
+RUM_ASSERT_OFF(rum_bundle_device_t, flags, 0x28);
+_Static_assert(sizeof(rum_bundle_channel_t) == 32, "bundle channel is 32 bytes");
+RUM_ASSERT_OFF(rum_bundle_channel_t, guest_a, 0x10);
+RUM_ASSERT_OFF(rum_bundle_channel_t, guest_b, 0x14);
+RUM_ASSERT_OFF(rum_bundle_channel_t, size, 0x18);
+_Static_assert(sizeof(rum_guest_device_t) == 40, "guest device is 40 bytes");
+_Static_assert(sizeof(rum_device_table_t) == 352, "device table is 352 bytes");
+RUM_ASSERT_OFF(rum_device_table_t, devices, 0x20);
+_Static_assert(RUM_DEVTABLE_OFFSET + sizeof(rum_device_table_t) <= 4096, "device table fits the SysTable page");
+_Static_assert(sizeof(rum_channel_header_t) == 64, "channel header is 64 bytes");
+RUM_ASSERT_OFF(rum_channel_header_t, state, 0x08);
+RUM_ASSERT_OFF(rum_channel_header_t, generation, 0x10);
+RUM_ASSERT_OFF(rum_channel_header_t, doorbells, 0x18);
+RUM_ASSERT_OFF(rum_channel_header_t, ring_offset, 0x20);
+RUM_ASSERT_OFF(rum_channel_header_t, ring_size, 0x28);
 
 _Static_assert(sizeof(rum_bundle_guest_t) == 72, "bundle guest entry is 72 bytes");
 RUM_ASSERT_OFF(rum_bundle_guest_t, name, 0x00);

@@ -19,7 +19,9 @@ final class BundleLayoutTests: XCTestCase {
         XCTAssertEqual(MemoryLayout<BundleHeader>.offset(of: \.guest_count), 0x0C)
         XCTAssertEqual(MemoryLayout<BundleHeader>.offset(of: \.guest_entry_size), 0x10)
         XCTAssertEqual(MemoryLayout<BundleHeader>.offset(of: \.flags), 0x14)
-        XCTAssertEqual(MemoryLayout<BundleHeader>.offset(of: \.reserved), 0x18)
+        XCTAssertEqual(MemoryLayout<BundleHeader>.offset(of: \.device_count), 0x18)
+        XCTAssertEqual(MemoryLayout<BundleHeader>.offset(of: \.channel_count), 0x1A)
+        XCTAssertEqual(MemoryLayout<BundleHeader>.offset(of: \.reserved), 0x1C)
     }
 
     func testGuestEntryLayout() {
@@ -53,7 +55,7 @@ final class BundleLayoutTests: XCTestCase {
     func testEncoderMatchesTheCStruct() {
         var h = BundleHeader()
         h.magic = RUM_BUNDLE_MAGIC; h.revision = 0x0102; h.header_size = 0x0304; h.total_size = 0x0506_0708
-        h.guest_count = 0x090A_0B0C; h.guest_entry_size = 0x0D0E_0F10; h.flags = 0x1112_1314; h.reserved = 0x1516_1718_191A_1B1C
+        h.guest_count = 0x090A_0B0C; h.guest_entry_size = 0x0D0E_0F10; h.flags = 0x1112_1314; h.device_count = 0x1516; h.channel_count = 0x1718; h.reserved = 0x191A_1B1C
         XCTAssertEqual(BundleWriter.encode(h), withUnsafeBytes(of: h) { Data($0) })
 
         var g = BundleGuest()

@@ -115,7 +115,8 @@ extension BundleWriter {
     public static func encode(_ h: BundleHeader) -> Data {
         var w = LittleEndianWriter()
         w.put(h.magic); w.put(h.revision); w.put(h.header_size); w.put(h.total_size)
-        w.put(h.guest_count); w.put(h.guest_entry_size); w.put(h.flags); w.put(h.reserved)
+        w.put(h.guest_count); w.put(h.guest_entry_size); w.put(h.flags)
+        w.put(h.device_count); w.put(h.channel_count); w.put(h.reserved)
         return w.data
     }
 
@@ -132,7 +133,8 @@ extension BundleWriter {
     static func decodeHeader(_ b: [UInt8]) -> BundleHeader {
         var r = LittleEndianReader(bytes: b, at: 0)
         return BundleHeader(magic: r.get(), revision: r.get(), header_size: r.get(), total_size: r.get(),
-                            guest_count: r.get(), guest_entry_size: r.get(), flags: r.get(), reserved: r.get())
+                            guest_count: r.get(), guest_entry_size: r.get(), flags: r.get(),
+                            device_count: r.get(), channel_count: r.get(), reserved: r.get())
     }
 
     static func decodeGuest(_ b: [UInt8], at offset: Int) -> BundleGuest {
@@ -184,7 +186,9 @@ extension BundleWriter {
         guard h.header_size == headerSize, h.guest_entry_size == entrySize else {
             throw BundleError("header_size \(h.header_size) / guest_entry_size \(h.guest_entry_size), expected \(headerSize) / \(entrySize)")
         }
-        guard h.flags == 0, h.reserved == 0 else { throw BundleError("header flags or reserved field is not zero") }
+        guard h.flags == 0, h.reserved == 0, h.device_count == 0, h.channel_count == 0 else {
+            throw BundleError("header flags or reserved field is not zero")
+        }
         guard (1...ConfigLimits.maxGuests).contains(Int(h.guest_count)) else {
             throw BundleError("guest_count \(h.guest_count) is out of range 1...\(ConfigLimits.maxGuests)")
         }

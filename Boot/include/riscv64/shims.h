@@ -94,3 +94,17 @@ static inline uint64_t rv_mmio_read64(uint64_t addr) { return *(volatile uint64_
 static inline void rv_mmio_write64(uint64_t addr, uint64_t v) { *(volatile uint64_t *)addr = v; }
 static inline void rv_illegal(void) { __asm__ volatile(".word 0"); }
 static inline uint64_t rv_read_instret(void) { return RV_CSR_READ(0xC02); }
+
+/* Atomics used across harts (one AMO instruction each). */
+static inline void rv_atomic_or64(uint64_t *p, uint64_t v) { __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST); }
+static inline uint64_t rv_atomic_swap64(uint64_t *p, uint64_t v) { return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST); }
+
+/* HLVX.HU: read 16 bits of guest memory as the guest would fetch them
+ * (VS-stage and G-stage translation; RISC-V Privileged Spec v1.12, 8.3). */
+static inline uint64_t rv_hlvx_hu(uint64_t addr) {
+    uint64_t v;
+    __asm__ volatile(".insn r 0x73, 0x4, 0x32, %0, %1, x3" : "=r"(v) : "r"(addr) : "memory");
+    return v;
+}
+static inline uint32_t rv_mmio_read32(uint64_t addr) { return *(volatile uint32_t *)addr; }
+static inline void rv_mmio_write32(uint64_t addr, uint32_t v) { *(volatile uint32_t *)addr = v; }

@@ -1,0 +1,91 @@
+// Devices: platform devices passed through to guests, and their lifetime.
+//
+// Each device of the bundle is owned by at most one guest. While the owner
+// exists, the device's MMIO window is mapped into the owner's stage-2 at the
+// same address (GPA == HPA) and its interrupt is routed to the owner's
+// virtual interrupt controller; nothing else maps it. When the owner stops,
+// the device is quiesced (a virtio device is reset, so it cannot keep writing
+// into memory that is about to be given to someone else), its interrupt is
+// masked and the mapping goes away with the owner's stage-2 tables.
+
+import RumABI
+
+public struct DeviceRecord {
+    public var config = BundleDevice()
+    /// Interrupts delivered to the owner.
+    public var interrupts: UInt64 = 0
+    public init() {}
+
+    public var owned: Bool { config.owner != RUM_DEVICE_UNOWNED }
+
+    public func withName<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        withUnsafeBytes(of: config.name) { n in
+            var len = 0
+            while len < n.count && n[len] != 0 { len += 1 }
+            return body(UnsafeBufferPointer(rebasing: n.bindMemory(to: UInt8.self)[0..<len]))
+        }
+    }
+}
+
+extension Machine {
+    /// Maps the devices guest `g` owns, fills its device table and routes
+    /// their interrupts. Caller holds the lock; `s2` is g's fresh stage-2.
+    mutating func attachDevices(_ g: Int, _ s2: inout A.Stage2) -> Bool {
+        let table = UnsafeMutablePointer<DeviceTable>(bitPattern: UInt(guests[g].sysTableHost + UInt64(RUM_DEVTABLE_OFFSET)))!
+        table.pointee = DeviceTable()
+        table.pointee.magic = RUM_DEVTABLE_MAGIC
+        table.pointee.vplic_base = A.virtualInterruptControllerBase
+        var n = 0
+        var dma = false
+        for i in 0..<deviceCount where devices[i].config.owner == UInt32(g) {
+            let d = devices[i].config
+            guard A.stage2Map(&s2, gpa: d.mmio_base, hpa: d.mmio_base, size: d.mmio_size, device: true, &pages) else { return false }
+            withUnsafeMutableBytes(of: &table.pointee.devices) { raw in
+                let slots = raw.bindMemory(to: GuestDevice.self)
+                slots[n] = GuestDevice(name: d.name, mmio_base: d.mmio_base, mmio_size: d.mmio_size, irq: d.irq, flags: d.flags)
+            }
+            n += 1
+            if d.flags & RUM_DEVICE_F_DMA != 0 { dma = true }
+        }
+        table.pointee.count = UInt32(n)
+        if dma {
+            // The device sees host-physical addresses: give the guest an alias of its RAM there.
+            guard A.stage2Map(&s2, gpa: guests[g].ramHost, hpa: guests[g].ramHost, size: guests[g].ramSize,
+                              device: false, &pages) else { return false }
+            table.pointee.dma_base = guests[g].ramHost
+            table.pointee.dma_size = guests[g].ramSize
+        }
+        for i in 0..<deviceCount where devices[i].config.owner == UInt32(g) && devices[i].config.irq != 0 {
+            A.routeInterrupt(devices[i].config.irq, enabled: true)
+        }
+        return true
+    }
+
+    /// Quiesces and unroutes the devices of guest `g`. Caller holds the lock.
+    mutating func detachDevices(_ g: Int) {
+        for i in 0..<deviceCount where devices[i].config.owner == UInt32(g) {
+            if devices[i].config.irq != 0 { A.routeInterrupt(devices[i].config.irq, enabled: false) }
+            A.quiesceDevice(base: devices[i].config.mmio_base, size: devices[i].config.mmio_size)
+        }
+        A.resetVirtualInterrupts(guest: g)
+    }
+
+    /// Owner of interrupt `irq`, if a running guest owns it.
+    public mutating func interruptOwner(_ irq: UInt32) -> Int? {
+        for i in 0..<deviceCount where devices[i].config.irq == irq && devices[i].owned {
+            let g = Int(devices[i].config.owner)
+            guard guests[g].ramHost != 0 else { return nil }
+            devices[i].interrupts &+= 1
+            return g
+        }
+        return nil
+    }
+
+    /// Whether guest `g` needs DMA memory (it owns a bus-master device).
+    mutating func needsDMAWindow(_ g: Int) -> Bool {
+        for i in 0..<deviceCount where devices[i].config.owner == UInt32(g) && devices[i].config.flags & RUM_DEVICE_F_DMA != 0 {
+            return true
+        }
+        return false
+    }
+}

@@ -1,0 +1,151 @@
+// Interrupts (riscv64): the physical PLIC and each guest's virtual PLIC.
+//
+// Physical: every passed-through device interrupt is routed to hart 0's
+// S-mode context (found from the PLIC's interrupts-extended in the DTB). On a
+// supervisor external interrupt the hypervisor claims the source, masks it,
+// completes it and marks it pending in the owner's virtual PLIC; the source is
+// unmasked again when the guest completes it, so a level-triggered device
+// cannot storm while its guest is busy.
+//
+// Virtual: each guest sees a PLIC at 0x0C000000 (trap-and-emulate, see MMIO.swift)
+// with context n = vCPU n, priorities, pending, enables, threshold and
+// claim/complete (SiFive PLIC layout), restricted to the sources its devices
+// own. hvip.VSEIP of a vCPU is set while its context has a claimable source.
+// Design note: docs/design/004-interrupt-routing.md.
+
+import ArchShims
+import RumkvCore
+import RumABI
+
+struct VirtualPLIC {
+    var priority: InlineArray<64, UInt8> = .init(repeating: 0)
+    var pending: UInt64 = 0
+    var inService: UInt64 = 0
+    var enable: InlineArray<8, UInt64> = .init(repeating: 0)
+    var threshold: InlineArray<8, UInt8> = .init(repeating: 0)
+    /// Sources this guest's devices own.
+    var owned: UInt64 = 0
+
+    /// Highest-priority source context `c` may claim now (0 if none).
+    func best(_ c: Int) -> UInt64 {
+        let candidates = pending & enable[c] & owned
+        var id: UInt64 = 0
+        var top: UInt8 = threshold[c]
+        var bits = candidates
+        while bits != 0 {
+            let i = UInt64(bits.trailingZeroBitCount)
+            bits &= bits - 1
+            if priority[Int(i)] > top { top = priority[Int(i)]; id = i }
+        }
+        return id
+    }
+}
+
+enum PLIC {
+    nonisolated(unsafe) static var base: UInt64 = 0
+    /// S-mode context of hart index i.
+    nonisolated(unsafe) static var sContext: InlineArray<8, UInt64> = .init(repeating: 0)
+    nonisolated(unsafe) static var guests: InlineArray<8, VirtualPLIC> = .init(repeating: VirtualPLIC())
+
+    static let vbase: UInt64 = 0x0C00_0000
+    static let vsize: UInt64 = 0x0060_0000
+
+    /// Finds the PLIC and its S-mode contexts in the device tree.
+    static func discover(_ dt: DeviceTree) {
+        _ = try? dt.walk { node in
+            guard dt.property(node, "compatible")?.containsString("riscv,plic0") ?? false,
+                  let reg = dt.property(node, "reg"), let b = reg.number(at: 0, cells: node.addressCells),
+                  let ie = dt.property(node, "interrupts-extended") else { return true }
+            base = b
+            var hart = 0
+            var ctx = 0
+            while (ctx * 2 + 1) * 4 < ie.length, hart < 8 {
+                if ie.cell(ctx * 2 + 1) == 9 { sContext[hart] = UInt64(ctx); hart += 1 }
+                ctx += 1
+            }
+            return false
+        }
+    }
+
+    static func enableWord(_ ctx: UInt64, _ irq: UInt32) -> UInt64 { base + 0x2000 + 0x80 * ctx + UInt64(irq / 32) * 4 }
+    static func claimRegister(_ ctx: UInt64) -> UInt64 { base + 0x20_0004 + 0x1000 * ctx }
+
+    static func setEnabled(_ irq: UInt32, _ on: Bool) {
+        guard base != 0, irq > 0, irq < 1024 else { return }
+        let w = enableWord(sContext[0], irq)
+        let bit = UInt32(1) << (irq % 32)
+        let old = rv_mmio_read32(w)
+        rv_mmio_write32(w, on ? old | bit : old & ~bit)
+    }
+
+    static func route(_ irq: UInt32, _ on: Bool) {
+        guard base != 0, irq > 0, irq < 64 else { return }
+        rv_mmio_write32(base + 4 * UInt64(irq), on ? 1 : 0)      // priority
+        rv_mmio_write32(base + 0x20_0000 + 0x1000 * sContext[0], 0)  // hart 0 S threshold
+        setEnabled(irq, on)
+    }
+
+    /// Claims every pending source on this hart's context and forwards it. Lock held.
+    static func service() {
+        guard base != 0 else { return }
+        let ctx = sContext[RISCV64.currentHart() & 7]
+        let m = Machine<RISCV64>.shared
+        while true {
+            let id = rv_mmio_read32(claimRegister(ctx))
+            if id == 0 { return }
+            setEnabled(id, false)
+            rv_mmio_write32(claimRegister(ctx), id)
+            guard id < 64, let g = m.pointee.interruptOwner(id) else { continue }
+            guests[g].pending |= 1 << UInt64(id)
+            kickOwner(g)
+        }
+    }
+
+    /// Makes the guest's vCPUs see their new virtual interrupt state.
+    static func kickOwner(_ g: Int) {
+        let m = Machine<RISCV64>.shared
+        for k in 0..<m.pointee.vcpuCount where m.pointee.vcpus[k].guest == g {
+            let h = m.pointee.vcpus[k].runningOn
+            if h >= 0 && h != RISCV64.currentHart() { RISCV64.kickHart(h) }
+        }
+    }
+
+    /// hvip.VSEIP for vCPU `index` of guest `g`.
+    static func externalPending(_ g: Int, _ index: Int) -> Bool {
+        g < 8 && index < 8 && guests[g].best(index) != 0
+    }
+}
+
+extension RISCV64 {
+    public static var virtualInterruptControllerBase: UInt64 { PLIC.vbase }
+
+    public static func routeInterrupt(_ irq: UInt32, enabled: Bool) {
+        PLIC.route(irq, enabled)
+    }
+
+    public static func resetVirtualInterrupts(guest g: Int) {
+        guard g < 8 else { return }
+        PLIC.guests[g] = VirtualPLIC()
+        let m = Machine<RISCV64>.shared
+        for i in 0..<m.pointee.deviceCount where m.pointee.devices[i].config.owner == UInt32(g) {
+            let irq = m.pointee.devices[i].config.irq
+            if irq > 0 && irq < 64 { PLIC.guests[g].owned |= 1 << UInt64(irq) }
+        }
+    }
+
+    public static func serviceInterrupts() { PLIC.service() }
+
+    public static func kickHart(_ h: Int) {
+        let m = Machine<RISCV64>.shared
+        guard h < min(m.pointee.platform.cpuCount, Platform.cpuIDCapacity) else { return }
+        let id = m.pointee.platform.cpuIDs[h]
+        _ = rv_sbi_call(0x73_5049, 0, 1, id, 0)            // SBI IPI send_ipi(mask 1, base = hart id)
+    }
+
+    /// virtio-mmio devices are reset (Status register := 0) so they stop DMA;
+    /// other devices are left alone (their mapping goes away with the guest).
+    public static func quiesceDevice(base: UInt64, size: UInt64) {
+        guard size >= 0x100, rv_mmio_read32(base) == 0x7472_6976 else { return }   // "virt"
+        rv_mmio_write32(base + 0x70, 0)
+    }
+}

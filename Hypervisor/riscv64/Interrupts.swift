@@ -11,7 +11,7 @@
 // with context n = vCPU n, priorities, pending, enables, threshold and
 // claim/complete (SiFive PLIC layout), restricted to the sources its devices
 // own. hvip.VSEIP of a vCPU is set while its context has a claimable source.
-// Design note: docs/design/004-interrupt-routing.md.
+// Design note: docs/design/005-interrupt-routing.md.
 
 import ArchShims
 import RumkvCore

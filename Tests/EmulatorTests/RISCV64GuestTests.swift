@@ -217,4 +217,20 @@ final class RISCV64GuestTests: XCTestCase {
         sleep(1)
         XCTAssertGreaterThan(try s.lastHeartbeat("alpha"), 0)
     }
+
+    /// Every guest spins without yielding; the console still answers and
+    /// guests can still be stopped and started, because slices are preemptive.
+    func testConsoleRespondsWhileEveryGuestSpins() throws {
+        let (s, _) = try ConsoleSession.bootGuests("spinners")
+        defer { s.terminate() }
+        sleep(1)
+        for _ in 0..<5 {
+            XCTAssertTrue(try s.command("version", timeout: 5).contains("Rumkv 0.1.0"))
+        }
+        let info = ConsoleParser.exits(try s.command("info spin2"))
+        XCTAssertGreaterThan(info["tick"] ?? 0, 5, "spinning vCPUs are preempted by the slice timer")
+        XCTAssertEqual(try s.command("stop spin1", timeout: 5), "spin1: stopped")
+        XCTAssertEqual(try s.command("restart spin2", timeout: 5), "spin2: restarted")
+        XCTAssertEqual(ConsoleParser.guests(try s.command("list")).map(\.state), ["stopped", "running", "running"])
+    }
 }

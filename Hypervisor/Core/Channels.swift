@@ -110,7 +110,21 @@ extension Machine {
         guard guests[peer].ramHost != 0 else { return }
         for k in 0..<vcpuCount where vcpus[k].guest == peer && vcpus[k].index == 0 {
             A.vcpuSetIPI(regsOf(k), true)
-            if vcpus[k].runningOn >= 0 && vcpus[k].runningOn != A.currentHart() { A.kickHart(vcpus[k].runningOn) }
+            kick(k)
+        }
+    }
+
+    /// Gets vCPU slot `k` to notice new virtual interrupts soon: the hart running
+    /// it leaves the guest, or, if it waits, the harts that may run it wake up.
+    public mutating func kick(_ k: Int) {
+        let me = A.currentHart()
+        if vcpus[k].runningOn >= 0 {
+            if vcpus[k].runningOn != me { A.kickHart(vcpus[k].runningOn) }
+            return
+        }
+        for h in 0..<min(platform.cpuCount, Machine.maxHarts)
+        where h != me && hartOnline[h] && vcpus[k].hartMask & (1 << UInt64(h)) != 0 {
+            A.kickHart(h)
         }
     }
 }

@@ -150,7 +150,10 @@ enum Exits<A: GuestHosting> {
         for k in 0..<m.pointee.vcpuCount where m.pointee.vcpus[k].guest == g {
             let idx = UInt64(m.pointee.vcpus[k].index)
             let hit = base == UInt64.max || (idx >= base && idx - base < 64 && mask & (1 << (idx - base)) != 0)
-            if hit && idx < n { A.vcpuSetIPI(m.pointee.regsOf(k), true) }
+            if hit && idx < n {
+                A.vcpuSetIPI(m.pointee.regsOf(k), true)
+                m.pointee.kick(k)
+            }
         }
         return .ok
     }

@@ -104,10 +104,7 @@ enum PLIC {
     /// Makes the guest's vCPUs see their new virtual interrupt state.
     static func kickOwner(_ g: Int) {
         let m = Machine<RISCV64>.shared
-        for k in 0..<m.pointee.vcpuCount where m.pointee.vcpus[k].guest == g {
-            let h = m.pointee.vcpus[k].runningOn
-            if h >= 0 && h != RISCV64.currentHart() { RISCV64.kickHart(h) }
-        }
+        for k in 0..<m.pointee.vcpuCount where m.pointee.vcpus[k].guest == g { m.pointee.kick(k) }
     }
 
     /// hvip.VSEIP for vCPU `index` of guest `g`.

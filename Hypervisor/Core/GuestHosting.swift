@@ -93,6 +93,9 @@ public protocol GuestHosting: Architecture {
     /// Claims pending physical interrupts and forwards each to its owner.
     static func serviceInterrupts()
 
+    /// True if a device interrupt waits for `serviceInterrupts` (cheap, no lock).
+    static func externalInterruptPending() -> Bool
+
     /// Makes hart `h` leave its guest soon (IPI), so it sees new virtual interrupts.
     static func kickHart(_ h: Int)
 }

@@ -58,9 +58,11 @@ public enum Scheduler<A: GuestHosting> {
             BigLock.release()
             guard let k = picked else {
                 A.idle(until: min(now + sliceTicks, wake))
-                BigLock.acquire()
-                A.serviceInterrupts()
-                BigLock.release()
+                if A.externalInterruptPending() {
+                    BigLock.acquire()
+                    A.serviceInterrupts()
+                    BigLock.release()
+                }
                 continue
             }
             runSlice(k, hart: h, until: now + sliceTicks)

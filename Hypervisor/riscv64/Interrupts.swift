@@ -132,6 +132,9 @@ extension RISCV64 {
 
     public static func serviceInterrupts() { PLIC.service() }
 
+    /// sip.SEIP: the PLIC asserts an external interrupt for this hart.
+    public static func externalInterruptPending() -> Bool { rv_read_sip() & (1 << 9) != 0 }
+
     public static func kickHart(_ h: Int) {
         let m = Machine<RISCV64>.shared
         guard h < min(m.pointee.platform.cpuCount, Platform.cpuIDCapacity) else { return }

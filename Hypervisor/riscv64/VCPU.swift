@@ -52,14 +52,14 @@ extension RISCV64: GuestHosting {
     }
 
     public static func vcpuRun(_ r: UnsafeMutablePointer<rv_vcpu_t>, _ s: RVStage2, sliceEnd: UInt64) -> VMExit {
-        loadGuestCSRs(r, s)
-        r.pointee.hstatus = (r.pointee.hstatus | hstatusSPV | hstatusVTW) & ~hstatusSPVP
-        r.pointee.sstatus = rv_read_sstatus() | sstatusSPP
         // Virtual interrupts: IPIs and doorbells raised from any hart (atomic), and
-        // the guest's virtual PLIC for external interrupts.
+        // the guest's virtual PLIC for external interrupts; loaded into hvip below.
         r.pointee.hvip |= rv_atomic_swap64(&r.pointee.inject, 0)
         if PLIC.externalPending(Int(r.pointee.guest), Int(r.pointee.index)) { r.pointee.hvip |= vseip }
         else { r.pointee.hvip &= ~vseip }
+        loadGuestCSRs(r, s)
+        r.pointee.hstatus = (r.pointee.hstatus | hstatusSPV | hstatusVTW) & ~hstatusSPVP
+        r.pointee.sstatus = rv_read_sstatus() | sstatusSPP
         rv_write_stimecmp(sliceEnd)
         rumkv_vcpu_enter(r)
         let exit = decode(r)        // before the guest's translation is unloaded (MMIO fetch)

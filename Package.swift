@@ -27,6 +27,8 @@ let package = Package(
         .target(name: "RumCrypto", path: "Shared/Crypto"),
         // NPL payload header parsing and signature checks (bare-metal safe).
         .target(name: "RumNPL", dependencies: ["RumABI", "RumCrypto"], path: "Shared/NPL"),
+        // ELF64 payload loader and ustar reader (bare-metal safe; Rumpk's exec path).
+        .target(name: "RumLoader", dependencies: ["RumABI", "RumCrypto"], path: "Shared/Loader"),
         // libsodium, used by the host tools (keygen/sign) and as the test oracle.
         .systemLibrary(name: "CSodium", path: "tools/CSodium"),
         // The portable hypervisor core. No architecture is named in it.
@@ -47,6 +49,8 @@ let package = Package(
         .testTarget(name: "RumCryptoTests", dependencies: ["RumCrypto", "RumNPL", "CSodium"], path: "Tests/RumCryptoTests"),
         .testTarget(name: "EmulatorTests", dependencies: ["RumkvBuild"], path: "Tests/EmulatorTests"),
         .testTarget(name: "ToolTests", dependencies: ["RumkvBuild", "RumABI"], path: "Tests/ToolTests"),
+        .testTarget(name: "RumLoaderTests", dependencies: ["RumLoader", "RumCrypto", "RumkvBuild", "RumABI", "CSodium"], path: "Tests/RumLoaderTests"),
+        .testTarget(name: "IONTests", dependencies: ["RumABI", "CRumABI"], path: "Tests/IONTests"),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -4,15 +4,21 @@
 // port's assembly entry calls `Rumpk<Port>.main` with the SysTable address
 // the hypervisor passed. The kernel checks the SysTable (magic, revision,
 // size) and refuses to run on a mismatch, prints its one ready line (the
-// silence doctrine) and then runs. A verbose guest also prints a heartbeat
-// line every half second of guest time.
+// silence doctrine), runs a hostile test payload if the SysTable asks for
+// one, and then becomes the fiber scheduler (Boot.swift): a heartbeat fiber
+// (a line every half second of guest time when verbose) and, when the
+// hypervisor provided a payload store, the shell and exec fibers that run
+// signed payloads.
 
 import RumABI
+import CRumpk
 
 /// What Rumpk needs from the machine it runs on (a guest port).
 public protocol GuestPort {
     /// Architecture name for the ready line.
     static var name: StaticString { get }
+    /// The NPL arch byte of this architecture (payloads must carry it).
+    static var nplArch: UInt8 { get }
     /// Writes bytes to the guest console (a hypercall on every port).
     static func consoleWrite(_ bytes: UnsafeRawBufferPointer)
     /// Stops this guest for good: code 0 is a clean shutdown, others a crash.
@@ -25,6 +31,9 @@ public protocol GuestPort {
     static func setTimer(_ deadline: UInt64)
     /// Installs the guest's own trap handler (faults are reported, then exit).
     static func installTrapHandler()
+    /// Points the payload service table's functions at this port's thunks for
+    /// `Services<Self>` (a C function pointer cannot be formed in generic code).
+    static func fillServices(_ table: inout rum_payload_services_t)
 }
 
 public enum Rumpk<P: GuestPort & HostilePort> {
@@ -35,19 +44,22 @@ public enum Rumpk<P: GuestPort & HostilePort> {
             P.exit(1)
         }
         let table = t.pointee
-        sayName(table); say("ready ("); say(P.name); say(", abi "); dec(UInt64(table.revision))
+        Console<P>.prefix(t); say("ready ("); say(P.name); say(", abi "); dec(UInt64(table.revision))
         say(", restarts "); dec(UInt64(table.restart_count)); say(")\n")
         if table.reserved.0 != 0 { Hostile<P>.run(table.reserved.0, t) }
-        let verbose = table.flags & RUM_SYSTABLE_F_VERBOSE != 0
-        let period = max(table.timebase_hz / 2, 1)
-        var beat: UInt64 = 0
-        var next = P.counter() + period
-        while true {
-            P.sleep(until: next)
-            next += period
-            beat += 1
-            if verbose { sayName(table); say("heartbeat "); dec(beat); say("\n") }
+        Boot<P>.start(t)
+    }
+
+    /// Where every fiber starts (the port's `rumpk_fiber_entry` calls it): runs the fiber's body, then exits it.
+    public static func fiberMain() -> Never {
+        let fiber = fiberTable.fibers[Scheduler<P>.current]
+        switch fiber.body {
+        case .heartbeat: Boot<P>.heartbeat()
+        case .shell: Shell<P>.run(); kernel.shellFiber = -1     // its slot may be reused: nobody unparks it by index
+        case .exec: Exec<P>.run(); kernel.execFiber = -1
+        case .payload: Scheduler<P>.exit(rumpk_payload_call(fiber.arg, kernel.services))
         }
+        Scheduler<P>.exit(0)
     }
 
     /// The SysTable, if the address holds one this kernel understands.
@@ -60,34 +72,7 @@ public enum Rumpk<P: GuestPort & HostilePort> {
         return p
     }
 
-    static func sayName(_ t: SysTable) {
-        say("rumpk[")
-        withUnsafeBytes(of: t.name) { n in
-            var len = 0
-            while len < n.count && n[len] != 0 && n[len] >= 0x20 && n[len] < 0x7F { len += 1 }
-            P.consoleWrite(UnsafeRawBufferPointer(rebasing: n[0..<len]))
-        }
-        say("]: ")
-    }
-
-    public static func say(_ s: StaticString) {
-        s.withUTF8Buffer { P.consoleWrite(UnsafeRawBufferPointer($0)) }
-    }
-
-    public static func dec(_ v: UInt64) {
-        var buf: InlineArray<20, UInt8> = .init(repeating: 0)
-        var n = 0, x = v
-        repeat { buf[19 - n] = UInt8(x % 10) + 48; x /= 10; n += 1 } while x > 0
-        buf.span.withUnsafeBufferPointer { P.consoleWrite(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: $0[(20 - n)...]))) }
-    }
-
-    public static func hex(_ v: UInt64) {
-        var buf: InlineArray<18, UInt8> = .init(repeating: 0)
-        buf[0] = 48; buf[1] = 120
-        for i in 0..<16 {
-            let d = UInt8((v >> UInt64(60 - 4 * i)) & 0xF)
-            buf[2 + i] = d < 10 ? d + 48 : d + 87
-        }
-        buf.span.withUnsafeBufferPointer { P.consoleWrite(UnsafeRawBufferPointer($0)) }
-    }
+    public static func say(_ s: StaticString) { Console<P>.say(s) }
+    public static func dec(_ v: UInt64) { Console<P>.dec(v) }
+    public static func hex(_ v: UInt64) { Console<P>.hex(v) }
 }

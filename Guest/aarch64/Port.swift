@@ -10,9 +10,11 @@
 
 import ArchShims
 import RumABI
+import CRumpk
 
 public enum GuestAArch64: GuestPort {
     public static var name: StaticString { "aarch64" }
+    public static var nplArch: UInt8 { UInt8(RUM_NPL_ARCH_ARM64) }
 
     public static func consoleWrite(_ bytes: UnsafeRawBufferPointer) {
         guard let start = bytes.baseAddress, bytes.count > 0 else { return }
@@ -92,4 +94,20 @@ func rumpkTrap(_ esr: UInt64, _ pc: UInt64, _ far: UInt64, _ vector: UInt64) -> 
     K.say(" vector "); K.dec(vector)
     K.say("\n")
     GuestAArch64.exit(1)
+}
+
+/// Every fiber's first Swift frame (Guest/aarch64/fiber.S, rumpk_fiber_start).
+@_cdecl("rumpk_fiber_entry")
+func rumpkFiberEntry() -> Never {
+    Rumpk<GuestAArch64>.fiberMain()
+}
+
+extension GuestAArch64 {
+    /// Payload service thunks: closures without captures, so they are C function pointers.
+    public static func fillServices(_ table: inout rum_payload_services_t) {
+        table.write = { Services<GuestAArch64>.write($0, $1) }
+        table.exit = { Services<GuestAArch64>.exit($0) }
+        table.yield = { Services<GuestAArch64>.yield() }
+        table.sleep = { Services<GuestAArch64>.sleep($0) }
+    }
 }

@@ -8,9 +8,11 @@
 
 import ArchShims
 import RumABI
+import CRumpk
 
 public enum GuestRISCV64: GuestPort {
     public static var name: StaticString { "riscv64" }
+    public static var nplArch: UInt8 { UInt8(RUM_NPL_ARCH_RISCV64) }
 
     public static func consoleWrite(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
@@ -79,4 +81,20 @@ func rumpkTrap(_ cause: UInt64, _ pc: UInt64, _ tval: UInt64) -> Never {
     Rumpk<GuestRISCV64>.hex(tval)
     Rumpk<GuestRISCV64>.say("\n")
     GuestRISCV64.exit(1)
+}
+
+/// Every fiber's first Swift frame (Guest/riscv64/fiber.S, rumpk_fiber_start).
+@_cdecl("rumpk_fiber_entry")
+func rumpkFiberEntry() -> Never {
+    Rumpk<GuestRISCV64>.fiberMain()
+}
+
+extension GuestRISCV64 {
+    /// Payload service thunks: closures without captures, so they are C function pointers.
+    public static func fillServices(_ table: inout rum_payload_services_t) {
+        table.write = { Services<GuestRISCV64>.write($0, $1) }
+        table.exit = { Services<GuestRISCV64>.exit($0) }
+        table.yield = { Services<GuestRISCV64>.yield() }
+        table.sleep = { Services<GuestRISCV64>.sleep($0) }
+    }
 }

@@ -10,9 +10,11 @@
 
 import ArchShims
 import RumABI
+import CRumpk
 
 public enum GuestX86_64: GuestPort {
     public static var name: StaticString { "x86_64" }
+    public static var nplArch: UInt8 { UInt8(RUM_NPL_ARCH_X86_64) }
 
     public static func consoleWrite(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
@@ -92,4 +94,20 @@ func rumpkTrap(_ vector: UInt64, _ error: UInt64, _ rip: UInt64, _ cr2: UInt64) 
     K.say(" cr2 "); K.hex(cr2)
     K.say("\n")
     GuestX86_64.exit(1)
+}
+
+/// Every fiber's first Swift frame (Guest/x86_64/fiber.S, rumpk_fiber_start).
+@_cdecl("rumpk_fiber_entry")
+func rumpkFiberEntry() -> Never {
+    Rumpk<GuestX86_64>.fiberMain()
+}
+
+extension GuestX86_64 {
+    /// Payload service thunks: closures without captures, so they are C function pointers.
+    public static func fillServices(_ table: inout rum_payload_services_t) {
+        table.write = { Services<GuestX86_64>.write($0, $1) }
+        table.exit = { Services<GuestX86_64>.exit($0) }
+        table.yield = { Services<GuestX86_64>.yield() }
+        table.sleep = { Services<GuestX86_64>.sleep($0) }
+    }
 }

@@ -75,6 +75,7 @@ public struct Builder: Sendable {
             Module(name: "RumABI", sources: ["Shared/Swift"]),
             Module(name: "RumCrypto", sources: ["Shared/Crypto"], noAllocations: true),
             Module(name: "RumNPL", sources: ["Shared/NPL"]),
+            Module(name: "RumLoader", sources: ["Shared/Loader"], noAllocations: true),
         ])
         let libc = try compileC(arch, "Boot/common/libc.c", objs, extra: ["-ffreestanding", "-fno-builtin", "-O2"])
         // The public keys the images trust come from this build's signing key.

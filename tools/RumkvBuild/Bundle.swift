@@ -1,8 +1,9 @@
 // Bundle: writing and checking the boot bundle the hypervisor loads.
 //
 // A bundle (rumabi.h, rum_bundle_*) is a 32-byte header, one 72-byte entry per
-// guest, then each guest's image as a flat binary at a 4 KiB aligned offset;
-// the file is padded to a 4 KiB multiple. `make` builds it from a validated
+// guest, then each guest's image as a flat binary at a 4 KiB aligned offset,
+// followed (at the next 4 KiB boundary) by its payload store if it has
+// payloads; the file is padded to a 4 KiB multiple. `make` builds it from a validated
 // PartitionConfig, converting ELF images with llvm-objcopy, and writes every
 // field little-endian at its rumabi.h offset. `parse` reads one back and checks
 // everything the hypervisor relies on (it bounds-checks again at boot).
@@ -23,9 +24,13 @@ public enum BundleWriter {
     /// The bundle for `config`: `rumpk` images come from `rumpkImage`, file images relative to
     /// `configDirectory`; ELF images are flattened with the `objcopy` executable (llvm-objcopy).
     /// `sign`, when given, wraps each flat image (e.g. into a signed NPL image) before layout.
+    /// Guests with `payloads` get a payload store built by `payloads` (by default a PayloadBuilder
+    /// for the repository `rumpkImage` lies in, or else the current directory).
     public static func make(_ config: PartitionConfig, configDirectory: URL, rumpkImage: URL,
-                            objcopy: String, sign: ((Data) throws -> Data)? = nil) throws -> Data {
+                            objcopy: String, payloads: PayloadBuilder? = nil,
+                            sign: ((Data) throws -> Data)? = nil) throws -> Data {
         var images: [Data] = []
+        var stores: [Data?] = []
         var converted: [URL: Data] = [:]
         for g in config.guests {
             let url = config.imageURL(g, configDirectory: configDirectory, rumpkImage: rumpkImage)
@@ -40,16 +45,39 @@ public enum BundleWriter {
                 throw BundleError(at + "the image is \(image.count) bytes, more than the guest's memory (\(ByteSize.format(g.memory)))")
             }
             images.append(try sign?(image) ?? image)
+            stores.append(try store(g, config, configDirectory: configDirectory, rumpkImage: rumpkImage, payloads: payloads))
         }
-        return try assemble(config.guests, images)
+        return try assemble(config.guests, images, stores: stores)
     }
 
-    /// Header, entries and `images` (one per guest, already flat) laid out as rumabi.h describes.
-    public static func assemble(_ guests: [GuestConfig], _ images: [Data]) throws -> Data {
+    /// The payload store of guest `g`, checked to leave the payload window (RAM + 1 MiB) free.
+    static func store(_ g: GuestConfig, _ config: PartitionConfig, configDirectory: URL, rumpkImage: URL,
+                      payloads: PayloadBuilder?) throws -> Data? {
+        guard !g.payloads.isEmpty else { return nil }
+        let at = "\(config.fileName):\(g.line(of: "payloads")): guest '\(g.name)': field 'payloads': "
+        let store: Data?
+        do {
+            let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+            guard let root = Builder.findRoot(from: rumpkImage) ?? Builder.findRoot(from: cwd) else {
+                throw BuildError("building payloads needs the Rumkv repository (run from inside it)")
+            }
+            store = try (payloads ?? PayloadBuilder(root: root)).store(for: g, arch: config.arch, configDirectory: configDirectory)
+        } catch { throw BundleError(at + "\(error)") }
+        if let store, UInt64(align(store.count)) + ConfigLimits.payloadWindowOffset >= g.memory {
+            throw BundleError(at + "the payload store is \(store.count) bytes; with the payload window at 1 MiB the guest needs more than \(ByteSize.format(g.memory))")
+        }
+        return store
+    }
+
+    /// Header, entries, `images` (one per guest, already flat) and `stores` (one per guest, nil for
+    /// none; default none) laid out as rumabi.h describes.
+    public static func assemble(_ guests: [GuestConfig], _ images: [Data], stores: [Data?]? = nil) throws -> Data {
         precondition(guests.count == images.count)
+        let stores = stores ?? Array(repeating: nil, count: guests.count)
+        precondition(stores.count == guests.count)
         var offset = align(headerSize + guests.count * entrySize)
         var entries: [BundleGuest] = []
-        for (g, image) in zip(guests, images) {
+        for (i, (g, image)) in zip(guests, images).enumerated() {
             var e = BundleGuest()
             withUnsafeMutableBytes(of: &e.name) { $0.copyBytes(from: g.name.utf8.prefix(ConfigLimits.maxNameLength)) }
             e.image_offset = UInt32(truncatingIfNeeded: offset)
@@ -60,8 +88,13 @@ public enum BundleWriter {
             e.flags = g.flags
             e.restart_policy = g.restart.abiValue
             e.payload = g.testPayload?.number ?? 0
-            entries.append(e)
             offset = align(offset + image.count)
+            if let store = stores[i] {
+                e.store_offset = UInt32(truncatingIfNeeded: offset)
+                e.store_size = UInt32(truncatingIfNeeded: store.count)
+                offset = align(offset + store.count)
+            }
+            entries.append(e)
         }
         guard offset <= Int(UInt32.max) else { throw BundleError("the bundle would be \(offset) bytes, more than 4 GiB") }
         var header = BundleHeader()
@@ -74,9 +107,13 @@ public enum BundleWriter {
 
         var out = encode(header)
         for e in entries { out.append(encode(e)) }
-        for (e, image) in zip(entries, images) {
+        for (i, (e, image)) in zip(entries, images).enumerated() {
             out.append(Data(count: Int(e.image_offset) - out.count))
             out.append(image)
+            if let store = stores[i] {
+                out.append(Data(count: Int(e.store_offset) - out.count))
+                out.append(store)
+            }
         }
         out.append(Data(count: offset - out.count))
         return out
@@ -232,6 +269,14 @@ extension BundleWriter {
         guard (g.store_offset == 0) == (g.store_size == 0) else {
             throw BundleError("\(who): payload store offset and size must both be zero or both be set")
         }
+        guard g.store_size > 0 else { return }
+        let storeStart = UInt64(g.store_offset), storeEnd = storeStart + UInt64(g.store_size)
+        guard storeStart % UInt64(alignment) == 0 else { throw BundleError("\(who): payload store offset 0x\(hex(g.store_offset)) is not 4 KiB aligned") }
+        guard storeStart >= UInt64(tableEnd) else { throw BundleError("\(who): payload store offset 0x\(hex(g.store_offset)) lies inside the header or entries") }
+        guard storeEnd <= total else { throw BundleError("\(who): payload store 0x\(hex(storeStart))..0x\(hex(storeEnd)) runs past the end of the bundle (\(total) bytes)") }
+        guard UInt64(align(Int(g.store_size))) + ConfigLimits.payloadWindowOffset < g.memory_size else {
+            throw BundleError("\(who): payload store of \(g.store_size) bytes reaches below RAM + 1 MiB (the payload window)")
+        }
     }
 
     /// Names are unique, images do not overlap, pinned harts are used by no other guest.
@@ -240,10 +285,15 @@ extension BundleWriter {
         if let dup = names.enumerated().first(where: { names[..<$0.offset].contains($0.element) }) {
             throw BundleError("guest \(dup.offset) ('\(dup.element)'): name is used by an earlier guest")
         }
-        let spans = guests.indices.sorted { guests[$0].image_offset < guests[$1].image_offset }
-        for (a, b) in zip(spans, spans.dropFirst())
-        where UInt64(guests[a].image_offset) + UInt64(guests[a].image_size) > UInt64(guests[b].image_offset) {
-            throw BundleError("guest \(b) ('\(names[b])'): image overlaps the image of guest \(a) ('\(names[a])')")
+        // Images and payload stores: (guest, is store, start, end), sorted by start.
+        var spans = guests.enumerated().map { ($0.offset, false, UInt64($0.element.image_offset), UInt64($0.element.image_offset) + UInt64($0.element.image_size)) }
+        spans += guests.enumerated().filter { $0.element.store_size > 0 }.map {
+            ($0.offset, true, UInt64($0.element.store_offset), UInt64($0.element.store_offset) + UInt64($0.element.store_size))
+        }
+        spans.sort { ($0.2, $0.1 ? 1 : 0) < ($1.2, $1.1 ? 1 : 0) }
+        for (a, b) in zip(spans, spans.dropFirst()) where a.3 > b.2 {
+            func what(_ s: (Int, Bool, UInt64, UInt64)) -> String { "\(s.1 ? "payload store" : "image") of guest \(s.0) ('\(names[s.0])')" }
+            throw BundleError("guest \(b.0) ('\(names[b.0])'): \(b.1 ? "payload store" : "image") overlaps the \(what(a))")
         }
         for (i, g) in guests.enumerated() where g.flags & RUM_GUEST_F_PINNED != 0 {
             for (j, o) in guests.enumerated() where j != i && o.hart_mask & g.hart_mask != 0 {

@@ -62,6 +62,10 @@ public struct GuestConfig: Equatable, Sendable {
     public var verbose = false
     /// Set: the guest boots in test mode (RUM_GUEST_F_TEST) and runs this payload.
     public var testPayload: TestPayload? = nil
+    /// Signed payloads put in the guest's payload store (Payloads.swift), in order.
+    public var payloads: [PayloadRef] = []
+    /// Payload names Rumpk executes at boot, in order; nil: each payload once.
+    public var run: [String]? = nil
     /// Line of the guest's `[[guest]]` header, and of each field written in the file.
     public var line = 0
     public var fieldLines: [String: Int] = [:]
@@ -72,6 +76,9 @@ public struct GuestConfig: Equatable, Sendable {
 
     /// The line to blame for `field`: where it was written, else the guest header.
     public func line(of field: String) -> Int { fieldLines[field] ?? line }
+
+    /// What the store's `autorun` member lists: `run`, or every payload once.
+    public var autorun: [String] { run ?? payloads.map(\.name) }
 
     /// `hart_mask` of the bundle entry: bit n = hart n.
     public var hartMask: UInt64 {
@@ -134,6 +141,20 @@ public struct PartitionConfig: Equatable, Sendable {
     }
 }
 
+/// One entry of a guest's `payloads`: the member NAME.npl of its store and where it comes from.
+public struct PayloadRef: Equatable, Sendable {
+    public enum Source: Equatable, Sendable {
+        /// Guest/Payloads/NAME, built and signed for the partition's arch.
+        case demo(String)
+        /// A file relative to the config: NAME.elf (signed by the build) or NAME.npl (stored as is).
+        case file(String)
+    }
+    public var name: String
+    public var source: Source
+
+    public init(name: String, source: Source) { self.name = name; self.source = source }
+}
+
 /// Limits the config rules and the bundle reader share (rumabi.h).
 public enum ConfigLimits {
     public static let maxGuests = Int(RUM_BUNDLE_MAX_GUESTS)
@@ -143,6 +164,11 @@ public enum ConfigLimits {
     public static let vcpus: ClosedRange<Int> = 1...8
     /// `hart_mask` is 64 bits wide.
     public static let maxHarts = 64
+    /// Payloads in one guest's store, and entries of its `run` list (Rumpk's shell takes 16).
+    public static let maxPayloads = 16
+    public static let maxRun = 16
+    /// Guest RAM below the payload window (RAM + 1 MiB), which a payload store may not reach.
+    public static let payloadWindowOffset: UInt64 = 1 << 20
 
     /// nil if `name` is 1...`max` characters of [a-z0-9_-] starting with a letter, else the problem.
     public static func nameProblem(_ name: String, max: Int = maxNameLength) -> String? {

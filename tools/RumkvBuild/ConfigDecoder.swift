@@ -28,7 +28,7 @@ struct ConfigDecoder {
 
     static let partitionKeys = ["name", "arch", "harts", "memory_limit"]
     static let guestKeys = ["name", "image", "memory", "vcpus", "harts", "pinned", "autostart",
-                            "restart", "verbose", "test_payload"]
+                            "restart", "verbose", "test_payload", "payloads", "run"]
 
     mutating func decode(_ syntax: ConfigSyntax) -> PartitionConfig? {
         var partitionTable: ConfigTable?
@@ -135,6 +135,10 @@ struct ConfigDecoder {
         if let v = value(f, "verbose", who, FieldValue.bool) { g.verbose = v }
         if let v = value(f, "restart", who, { try FieldValue.choice($0, RestartPolicy.self) }) { g.restart = v }
         g.testPayload = value(f, "test_payload", who) { try FieldValue.choice($0, TestPayload.self) }
+        if let v = value(f, "payloads", who, FieldValue.payloads) { g.payloads = v }
+        if f["payloads"] == nil || !g.payloads.isEmpty {   // a broken 'payloads' was reported already
+            g.run = value(f, "run", who) { try FieldValue.run($0, payloads: g.payloads, given: f["payloads"] != nil) }
+        }
         return found.count == before ? g : nil
     }
 

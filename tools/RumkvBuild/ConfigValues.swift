@@ -89,3 +89,52 @@ enum FieldValue {
         return seen.sorted()
     }
 }
+
+extension FieldValue {
+    /// `payloads`: names of demo payloads (Guest/Payloads/NAME) or paths of NAME.elf / NAME.npl files; NAMEs unique.
+    static func payloads(_ v: ConfigValue) throws -> [PayloadRef] {
+        guard case .array(let items) = v else {
+            throw FieldProblem("expected an array of payload names or .elf/.npl paths such as [\"hello\"], found \(v.kindName)")
+        }
+        guard !items.isEmpty else { throw FieldProblem("the list is empty (leave 'payloads' out for a guest without payloads)") }
+        guard items.count <= ConfigLimits.maxPayloads else {
+            throw FieldProblem("\(items.count) payloads, at most \(ConfigLimits.maxPayloads)")
+        }
+        var refs: [PayloadRef] = []
+        for item in items {
+            guard case .string(let s) = item else { throw FieldProblem("expected strings, found \(item.kindName)") }
+            let ref: PayloadRef
+            if s.contains("/") || s.hasSuffix(".elf") || s.hasSuffix(".npl") {
+                guard s.hasSuffix(".elf") || s.hasSuffix(".npl") else {
+                    throw FieldProblem("'\(s)': a payload file must end in .elf (signed by the build) or .npl (stored as is)")
+                }
+                let file = String(s.split(separator: "/").last ?? "")
+                ref = PayloadRef(name: String(file.dropLast(4)), source: .file(s))
+            } else {
+                ref = PayloadRef(name: s, source: .demo(s))
+            }
+            if let p = ConfigLimits.nameProblem(ref.name) { throw FieldProblem("payload name: \(p)") }
+            guard !refs.contains(where: { $0.name == ref.name }) else {
+                throw FieldProblem("two payloads are called '\(ref.name)'")
+            }
+            refs.append(ref)
+        }
+        return refs
+    }
+
+    /// `run`: payload names from `payloads`, in the order Rumpk executes them at boot (repeats allowed).
+    static func run(_ v: ConfigValue, payloads: [PayloadRef], given: Bool) throws -> [String] {
+        guard case .array(let items) = v else {
+            throw FieldProblem("expected an array of payload names such as [\"hello\", \"hello\"], found \(v.kindName)")
+        }
+        guard given else { throw FieldProblem("there are no 'payloads' to run") }
+        guard items.count <= ConfigLimits.maxRun else { throw FieldProblem("\(items.count) entries, at most \(ConfigLimits.maxRun)") }
+        return try items.map { item in
+            guard case .string(let s) = item else { throw FieldProblem("expected payload names, found \(item.kindName)") }
+            guard payloads.contains(where: { $0.name == s }) else {
+                throw FieldProblem("'\(s)' is not one of the guest's payloads (\(payloads.map(\.name).joined(separator: ", ")))")
+            }
+            return s
+        }
+    }
+}

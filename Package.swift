@@ -32,7 +32,7 @@ let package = Package(
         // libsodium, used by the host tools (keygen/sign) and as the test oracle.
         .systemLibrary(name: "CSodium", path: "tools/CSodium"),
         // The portable hypervisor core. No architecture is named in it.
-        .target(name: "RumkvCore", dependencies: ["RumABI", "RumNPL"], path: "Hypervisor/Core"),
+        .target(name: "RumkvCore", dependencies: ["RumABI", "RumNPL", "RumCrypto"], path: "Hypervisor/Core"),
         // libfdt, used only by host tests as the reference DTB reader.
         .systemLibrary(name: "CLibFDT", path: "Tests/CLibFDT"),
         // Image builder and emulator runner shared by the CLI and the tests.

@@ -203,6 +203,10 @@ enum GuestCommands<A: GuestHosting> {
         if r.ramHost != 0 { O.str(" -> host "); O.hex(r.ramHost, digits: 10) }
         O.byte(10)
         O.str("  systable gpa "); O.hex(RUM_GUEST_SYSTABLE_GPA, digits: 8); O.line(" (read-only)")
+        if r.ramHost != 0 {
+            let t = UnsafePointer<SysTable>(bitPattern: UInt(r.sysTableHost))!.pointee
+            O.str("  id (SipHash-2-4) "); O.hex(t.sip_id_hi); O.str(" "); O.hex(t.sip_id_lo); O.byte(10)
+        }
         if let refusal = r.refusal {
             O.str("  image "); O.line(refusal.text)
         } else if r.bodySize > 0 {

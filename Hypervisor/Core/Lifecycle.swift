@@ -8,6 +8,7 @@
 // never waits for other harts, and the other guests keep running.
 
 import RumABI
+import RumCrypto
 
 public enum LifecycleError: Error {
     case notStopped, notRunning, notPaused, outOfMemory, busy, refused
@@ -121,6 +122,13 @@ extension Machine {
         t.guest_id = UInt32(g)
         t.vcpu_count = guests[g].config.vcpus
         t.name = guests[g].config.name
+        // Provenance id: SipHash-2-4 (128-bit) of the guest's name and index,
+        // keyed with the build's first trusted key, so ids differ per guest and per build.
+        let key = SipHashKey(bytes: UnsafeRawBufferPointer(start: rum_trusted_keys_base(), count: 16))
+        var idInput = (guests[g].config.name, UInt32(g))
+        let id = withUnsafeBytes(of: &idInput) { SipHash24.hash128(key: key, bytes: $0) }
+        t.sip_id_lo = id.low
+        t.sip_id_hi = id.high
         t.mem_count = 1
         t.mem.0 = MemRange(base: RUM_GUEST_RAM_GPA, size: guests[g].ramSize)
         t.console_kind = RUM_CONSOLE_HYPERCALL

@@ -125,8 +125,7 @@ public struct BundleView {
         return UnsafeRawPointer(bitPattern: UInt(base + off))!.loadUnaligned(as: BundleGuest.self)
     }
 
-    static func validName(_ name: (CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar,
-                                   CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar)) -> Bool {
+    static func validName(_ name: PaddedName) -> Bool {
         withUnsafeBytes(of: name) { n in
             guard n[0] != 0 else { return false }
             var ended = false

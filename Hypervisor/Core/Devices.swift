@@ -19,11 +19,7 @@ public struct DeviceRecord {
     public var owned: Bool { config.owner != RUM_DEVICE_UNOWNED }
 
     public func withName<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        withUnsafeBytes(of: config.name) { n in
-            var len = 0
-            while len < n.count && n[len] != 0 { len += 1 }
-            return body(UnsafeBufferPointer(rebasing: n.bindMemory(to: UInt8.self)[0..<len]))
-        }
+        withPaddedName(config.name, body)
     }
 }
 

@@ -12,17 +12,18 @@ extension Emulator {
         try validate(o)
         switch arch {
         case .riscv64, .aarch64:
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: try locate(arch))
-            p.arguments = qemuArguments(arch, images, o, interactive: true)
+            let path = try locate(arch)
+            let args = qemuArguments(arch, images, o, interactive: true)
             if let sock = o.consoleSocket {
                 FileHandle.standardError.write(Data("rumkv: booting \(arch.rawValue) under QEMU; console on \(sock) (use `rumkv ctl --socket \(sock) ...`)\n".utf8))
             } else {
                 FileHandle.standardError.write(Data("rumkv: booting \(arch.rawValue) under QEMU (Ctrl-A x quits QEMU; `shutdown` powers off)\n".utf8))
             }
-            try p.run()
-            p.waitUntilExit()
-            return p.terminationStatus
+            // QEMU replaces this process, so it owns the terminal (a child in
+            // another process group would be stopped by SIGTTIN on its first read).
+            let argv = ([path] + args).map { strdup($0) } + [nil]
+            execv(path, argv)
+            throw BuildError("cannot start \(path): \(String(cString: strerror(errno)))")
         case .x86_64:
             return try BochsSession.runInteractive(images, options: o)
         }

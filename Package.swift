@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "RumkvCoreTests", dependencies: ["RumkvCore", "CLibFDT"], path: "Tests/RumkvCoreTests"),
         .testTarget(name: "RumCryptoTests", dependencies: ["RumCrypto", "RumNPL", "CSodium"], path: "Tests/RumCryptoTests"),
         .testTarget(name: "EmulatorTests", dependencies: ["RumkvBuild"], path: "Tests/EmulatorTests"),
-        .testTarget(name: "ToolTests", dependencies: ["RumkvBuild", "RumABI"], path: "Tests/ToolTests"),
+        .testTarget(name: "ToolTests", dependencies: ["RumkvBuild", "RumABI", "RumkvCore"], path: "Tests/ToolTests"),
         .testTarget(name: "RumLoaderTests", dependencies: ["RumLoader", "RumCrypto", "RumkvBuild", "RumABI", "CSodium"], path: "Tests/RumLoaderTests"),
         .testTarget(name: "IONTests", dependencies: ["RumABI", "CRumABI"], path: "Tests/IONTests"),
     ],

@@ -17,15 +17,16 @@ enum TestConfigs {
 }
 
 extension ConsoleSession {
-    /// Boots riscv64 with the guests of config `name` and waits for the prompt.
+    /// Boots riscv64 with the guests (and QEMU devices) of config `name` and waits for the prompt.
     static func bootGuests(_ name: String, smp: Int = 2, extra: [String] = [],
                            timeout: TimeInterval = 60) throws -> (ConsoleSession, String) {
         try requireEmulator(.riscv64)
         let images = try TestImages.images(.riscv64)
         var o = EmulatorOptions()
         o.smp = smp
-        o.extra = extra
-        o.bundle = try Builder(root: TestImages.root).bundle(config: TestConfigs.url(name), images: images, arch: .riscv64)
+        let prepared = try Builder(root: TestImages.root).prepareBundle(config: TestConfigs.url(name), images: images, arch: .riscv64)
+        o.bundle = prepared.url
+        o.extra = prepared.emulatorArguments + extra   // the config's QEMU devices, then the caller's
         let s = try ConsoleSession.boot(.riscv64, images, options: o)
         let banner = try s.expect("rumkv> ", timeout: timeout)
         return (s, banner)

@@ -39,7 +39,7 @@ final class ConfigErrorTests: XCTestCase {
     func testTableErrors() {
         XCTAssertEqual(configErrors("[partition]\nname = \"p\"\narch = \"riscv64\"\n[guest]\nname = \"a\"\nimage = \"rumpk\"\nmemory = \"2M\"\n[extra]\nx = 1\n"), [
             "p.toml:4: write [[guest]], not [guest]: each guest is one entry of the guest array",
-            "p.toml:8: unknown table [extra] (expected [partition] or [[guest]])",
+            "p.toml:8: unknown table [extra] (expected [partition], [[guest]], [[device]] or [[channel]])",
         ])
         XCTAssertEqual(configErrors("vcpus = 1\n" + partitionHead + "[partition]\n" + guest("a")), [
             "p.toml:1: field 'vcpus': is outside any table (put it under [partition] or a [[guest]])",

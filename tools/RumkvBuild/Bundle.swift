@@ -1,11 +1,12 @@
 // Bundle: writing and checking the boot bundle the hypervisor loads.
 //
 // A bundle (rumabi.h, rum_bundle_*) is a 32-byte header, one 72-byte entry per
-// guest, then each guest's image as a flat binary at a 4 KiB aligned offset,
+// guest, the device table (48 bytes a device) and the channel table (32 bytes a
+// channel, BundleTables), then each guest's image as a flat binary at a 4 KiB aligned offset,
 // followed (at the next 4 KiB boundary) by its payload store if it has
 // payloads; the file is padded to a 4 KiB multiple. `make` builds it from a validated
 // PartitionConfig, converting ELF images with llvm-objcopy, and writes every
-// field little-endian at its rumabi.h offset. `parse` reads one back and checks
+// field little-endian at its rumabi.h offset. `read` (or `parse`, guests only) reads one back and checks
 // everything the hypervisor relies on (it bounds-checks again at boot).
 
 import Foundation
@@ -47,7 +48,8 @@ public enum BundleWriter {
             images.append(try sign?(image) ?? image)
             stores.append(try store(g, config, configDirectory: configDirectory, rumpkImage: rumpkImage, payloads: payloads))
         }
-        return try assemble(config.guests, images, stores: stores)
+        return try assemble(config.guests, images, stores: stores,
+                            devices: config.bundleDevices, channels: config.bundleChannels)
     }
 
     /// The payload store of guest `g`, checked to leave the payload window (RAM + 1 MiB) free.
@@ -69,13 +71,14 @@ public enum BundleWriter {
         return store
     }
 
-    /// Header, entries, `images` (one per guest, already flat) and `stores` (one per guest, nil for
-    /// none; default none) laid out as rumabi.h describes.
-    public static func assemble(_ guests: [GuestConfig], _ images: [Data], stores: [Data?]? = nil) throws -> Data {
+    /// Header, entries, the `devices` and `channels` tables, `images` (one per guest, already flat)
+    /// and `stores` (one per guest, nil for none; default none) laid out as rumabi.h describes.
+    public static func assemble(_ guests: [GuestConfig], _ images: [Data], stores: [Data?]? = nil,
+                                devices: [BundleDevice] = [], channels: [BundleChannel] = []) throws -> Data {
         precondition(guests.count == images.count)
         let stores = stores ?? Array(repeating: nil, count: guests.count)
         precondition(stores.count == guests.count)
-        var offset = align(headerSize + guests.count * entrySize)
+        var offset = align(tablesEnd(guests: guests.count, devices: devices.count, channels: channels.count))
         var entries: [BundleGuest] = []
         for (i, (g, image)) in zip(guests, images).enumerated() {
             var e = BundleGuest()
@@ -104,9 +107,13 @@ public enum BundleWriter {
         header.total_size = UInt32(offset)
         header.guest_count = UInt32(guests.count)
         header.guest_entry_size = UInt32(entrySize)
+        header.device_count = UInt16(devices.count)
+        header.channel_count = UInt16(channels.count)
 
         var out = encode(header)
         for e in entries { out.append(encode(e)) }
+        for d in devices { out.append(encode(d)) }
+        for c in channels { out.append(encode(c)) }
         for (i, (e, image)) in zip(entries, images).enumerated() {
             out.append(Data(count: Int(e.image_offset) - out.count))
             out.append(image)
@@ -210,9 +217,16 @@ struct LittleEndianReader {
 // MARK: - Reading a bundle back, checking what the hypervisor relies on.
 
 extension BundleWriter {
-    /// The header and entries of `data`, after checking the magic, revision, sizes, counts, names,
-    /// image placement (aligned, inside the bundle, after the entries, not overlapping) and fields.
+    /// The header and guest entries of `data`, checked as `read` checks them.
     public static func parse(_ data: Data) throws -> (header: BundleHeader, guests: [BundleGuest]) {
+        let c = try read(data)
+        return (c.header, c.guests)
+    }
+
+    /// Everything in `data`'s tables, after checking the magic, revision, sizes, counts, names,
+    /// image placement (aligned, inside the bundle, after the tables, not overlapping), the guest
+    /// fields, and the device and channel tables as the hypervisor's BundleReader does.
+    public static func read(_ data: Data) throws -> BundleContents {
         let b = [UInt8](data)
         guard b.count >= headerSize else { throw BundleError("the bundle is \(b.count) bytes, too short for its \(headerSize)-byte header") }
         let h = decodeHeader(b)
@@ -223,19 +237,31 @@ extension BundleWriter {
         guard h.header_size == headerSize, h.guest_entry_size == entrySize else {
             throw BundleError("header_size \(h.header_size) / guest_entry_size \(h.guest_entry_size), expected \(headerSize) / \(entrySize)")
         }
-        guard h.flags == 0, h.reserved == 0, h.device_count == 0, h.channel_count == 0 else {
+        guard h.flags == 0, h.reserved == 0 else {
             throw BundleError("header flags or reserved field is not zero")
+        }
+        guard h.device_count <= ConfigLimits.maxDevices, h.channel_count <= ConfigLimits.maxChannels else {
+            throw BundleError("device_count \(h.device_count) / channel_count \(h.channel_count), at most \(ConfigLimits.maxDevices) / \(ConfigLimits.maxChannels)")
         }
         guard (1...ConfigLimits.maxGuests).contains(Int(h.guest_count)) else {
             throw BundleError("guest_count \(h.guest_count) is out of range 1...\(ConfigLimits.maxGuests)")
         }
         guard Int(h.total_size) <= b.count else { throw BundleError("total_size is \(h.total_size) bytes but the bundle has only \(b.count)") }
-        let tableEnd = headerSize + Int(h.guest_count) * entrySize
-        guard tableEnd <= Int(h.total_size) else { throw BundleError("the guest entries end at \(tableEnd), past total_size \(h.total_size)") }
+        let guestsEnd = headerSize + Int(h.guest_count) * entrySize
+        guard guestsEnd <= Int(h.total_size) else { throw BundleError("the guest entries end at \(guestsEnd), past total_size \(h.total_size)") }
+        let tableEnd = tablesEnd(guests: Int(h.guest_count), devices: Int(h.device_count), channels: Int(h.channel_count))
+        guard tableEnd <= Int(h.total_size) else {
+            throw BundleError("the device and channel tables end at \(tableEnd), past total_size \(h.total_size)")
+        }
         let guests = (0..<Int(h.guest_count)).map { decodeGuest(b, at: headerSize + $0 * entrySize) }
         for (i, g) in guests.enumerated() { try check(g, "guest \(i)", tableEnd: tableEnd, total: UInt64(h.total_size)) }
         try checkTogether(guests)
-        return (h, guests)
+        let devices = (0..<Int(h.device_count)).map { decodeDevice(b, at: guestsEnd + $0 * deviceSize) }
+        let channelsStart = guestsEnd + devices.count * deviceSize
+        let channels = (0..<Int(h.channel_count)).map { decodeChannel(b, at: channelsStart + $0 * channelSize) }
+        try checkDevices(devices, guests: guests.count)
+        try checkChannels(channels, guests: guests.map { name(of: $0) })
+        return BundleContents(header: h, guests: guests, devices: devices, channels: channels)
     }
 
     private static func check(_ g: BundleGuest, _ who: String, tableEnd: Int, total: UInt64) throws {

@@ -2,7 +2,8 @@
 //
 // Every guest image goes into the bundle as a signed NPL image (flag
 // GUEST_IMAGE) made with the build's signing key; the hypervisor verifies it
-// against the public key it was built with before each start.
+// against the public key it was built with before each start. A config's QEMU
+// devices come back as emulator arguments for whoever boots the bundle.
 
 import Foundation
 import RumABI
@@ -15,19 +16,35 @@ extension Builder {
     }
 
     /// Validates `config`, checks it targets `images`' architecture and writes
-    /// the bundle next to the images. Returns the bundle's path.
+    /// the bundle next to the images. Returns the bundle's path. The config's
+    /// devices are not added to the emulator: use `prepareBundle` to run it.
     public func bundle(config url: URL, images: Images, arch: Arch) throws -> URL {
+        try prepareBundle(config: url, images: images, arch: arch).url
+    }
+
+    /// Writes the bundle as `bundle` does and returns it with the emulator arguments that create
+    /// the config's QEMU devices (QEMUDevices; scratch disks are made next to the images).
+    public func prepareBundle(config url: URL, images: Images, arch: Arch) throws -> PreparedBundle {
         let config = try PartitionConfig.load(url)
         guard config.arch == arch else {
             throw BuildError("\(url.path): the partition is for \(config.arch.rawValue), not \(arch.rawValue)")
         }
+        let directory = url.deletingLastPathComponent()
+        let devices = try config.qemuDeviceArguments(configDirectory: directory, scratchDirectory: images.directory)
         let key = try SigningKey.forBuild(root: root)
-        let data = try BundleWriter.make(config, configDirectory: url.deletingLastPathComponent(),
+        let data = try BundleWriter.make(config, configDirectory: directory,
                                          rumpkImage: images.guest, objcopy: toolchain.tool("llvm-objcopy")) { flat in
             try key.sign(flat, arch: arch.nplByte, flags: UInt16(RUM_NPL_F_GUEST_IMAGE))
         }
         let out = images.directory.appendingPathComponent("bundle-\(config.name).bin")
         try data.write(to: out)
-        return out
+        return PreparedBundle(url: out, emulatorArguments: devices)
     }
+}
+
+/// A written boot bundle and what the emulator needs to run it.
+public struct PreparedBundle: Sendable {
+    public var url: URL
+    /// Arguments that create the config's devices (EmulatorOptions.extra).
+    public var emulatorArguments: [String]
 }

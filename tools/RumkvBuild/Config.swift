@@ -1,7 +1,8 @@
 // Config: the partition config model, a human-written file validated once.
 //
 // A partition config (docs/config.md) says which guests one Rumkv partition
-// runs: their images, memory, vCPUs, harts and policies. `PartitionConfig.load`
+// runs: their images, memory, vCPUs, harts and policies, the devices they own
+// and the channels between them (ConfigDevices). `PartitionConfig.load`
 // reads the TOML subset (ConfigSyntax), gives the keys meaning (ConfigDecoder)
 // and checks the rules that span guests (ConfigRules); every problem becomes a
 // message naming the file, line, guest and field. What comes out is trusted by
@@ -103,6 +104,10 @@ public struct PartitionConfig: Equatable, Sendable {
     /// Upper bound on the guests' memory together; nil: none.
     public var memoryLimit: UInt64?
     public var guests: [GuestConfig]
+    /// Platform devices and who owns them (`[[device]]`), in file order.
+    public var devices: [DeviceConfig] = []
+    /// Shared memory between two guests (`[[channel]]`), in file order.
+    public var channels: [ChannelConfig] = []
 
     /// Reads and validates the config at `url`; throws ConfigError listing every problem found.
     public static func load(_ url: URL) throws -> PartitionConfig {

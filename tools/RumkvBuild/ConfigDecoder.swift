@@ -1,16 +1,18 @@
 // ConfigDecoder: gives the keys of a parsed config their meaning.
 //
 // Walks the tables ConfigSyntax produced: [partition] first (guests depend on
-// its hart count), then each [[guest]], checking for unknown and repeated keys,
-// value types and ranges. Problems are collected rather than thrown so one run
-// reports them all, and come out sorted by line. A guest with any problem is
-// left out of the cross-guest rules (ConfigRules) to avoid follow-on messages.
+// its hart count), then each [[guest]], then the [[device]] and [[channel]]
+// tables (ConfigDeviceDecoder), checking for unknown and repeated keys, value
+// types and ranges. Problems are collected rather than thrown so one run
+// reports them all, and come out sorted by line. A table with any problem is
+// left out of the rules across tables (ConfigRules, ConfigDeviceRules) to
+// avoid follow-on messages.
 
 import Foundation
 
 struct ConfigDecoder {
     let fileName: String
-    private var found: [(line: Int, message: String)] = []
+    private(set) var found: [(line: Int, message: String)] = []
 
     init(fileName: String) { self.fileName = fileName }
 
@@ -33,6 +35,8 @@ struct ConfigDecoder {
     mutating func decode(_ syntax: ConfigSyntax) -> PartitionConfig? {
         var partitionTable: ConfigTable?
         var guestTables: [ConfigTable] = []
+        var deviceTables: [ConfigTable] = []
+        var channelTables: [ConfigTable] = []
         var labels: [(line: Int, who: String?)] = []
         for t in syntax.tables {
             switch (t.name, t.isArray) {
@@ -47,8 +51,16 @@ struct ConfigDecoder {
                 if !isArray { report(t.line, nil, nil, "write [[guest]], not [guest]: each guest is one entry of the guest array") }
                 labels.append((t.line, Self.guestLabel(t, index: guestTables.count)))
                 guestTables.append(t)
+            case ("device", let isArray):
+                if !isArray { report(t.line, nil, nil, "write [[device]], not [device]: each device is one entry of the device array") }
+                labels.append((t.line, Self.label("device", t, index: deviceTables.count)))
+                deviceTables.append(t)
+            case ("channel", let isArray):
+                if !isArray { report(t.line, nil, nil, "write [[channel]], not [channel]: each channel is one entry of the channel array") }
+                labels.append((t.line, Self.label("channel", t, index: channelTables.count)))
+                channelTables.append(t)
             default:
-                report(t.line, nil, nil, "unknown table [\(t.name)] (expected [partition] or [[guest]])")
+                report(t.line, nil, nil, "unknown table [\(t.name)] (expected [partition], [[guest]], [[device]] or [[channel]])")
                 labels.append((t.line, nil))
             }
         }
@@ -59,6 +71,7 @@ struct ConfigDecoder {
         guard let partitionTable else {
             report(1, nil, nil, "missing [partition] table (it names the partition and its architecture)")
             for (i, t) in guestTables.enumerated() { _ = decodeGuest(t, index: i, partitionHarts: nil) }
+            _ = decodeDevicesAndChannels(deviceTables, channelTables, guestTables: guestTables, arch: nil)
             return nil
         }
         let head = decodePartition(partitionTable)
@@ -74,17 +87,23 @@ struct ConfigDecoder {
         }
         checkGuests(guests, partitionHarts: head.harts, memoryLimit: head.memoryLimit,
                     complete: guests.count == guestTables.count)
+        let (devices, channels) = decodeDevicesAndChannels(deviceTables, channelTables, guestTables: guestTables,
+                                                           arch: head.arch)
         guard found.isEmpty, let name = head.name, let arch = head.arch else { return nil }
         return PartitionConfig(fileName: fileName, name: name, arch: arch, harts: head.harts,
-                               memoryLimit: head.memoryLimit?.bytes, guests: guests)
+                               memoryLimit: head.memoryLimit?.bytes, guests: guests,
+                               devices: devices, channels: channels)
     }
 
     /// "guest 'alpha'" if the table has a name string, else "guest #3".
-    static func guestLabel(_ t: ConfigTable, index: Int) -> String {
+    static func guestLabel(_ t: ConfigTable, index: Int) -> String { label("guest", t, index: index) }
+
+    /// "`kind` 'name'" if the table has a name string, else "`kind` #n".
+    static func label(_ kind: String, _ t: ConfigTable, index: Int) -> String {
         if let e = t.entries.first(where: { $0.key == "name" }), case .string(let s) = e.value, !s.isEmpty {
-            return "guest '\(s)'"
+            return "\(kind) '\(s)'"
         }
-        return "guest #\(index + 1)"
+        return "\(kind) #\(index + 1)"
     }
 
     private struct PartitionHead {
@@ -143,7 +162,7 @@ struct ConfigDecoder {
     }
 
     /// Fields of `table` by key, after reporting unknown and repeated keys.
-    private mutating func fields(_ table: ConfigTable, known: [String], who: String) -> [String: ConfigEntry] {
+    mutating func fields(_ table: ConfigTable, known: [String], who: String) -> [String: ConfigEntry] {
         var out: [String: ConfigEntry] = [:]
         for e in table.entries {
             if !known.contains(e.key) {
@@ -158,7 +177,7 @@ struct ConfigDecoder {
     }
 
     /// `key` converted, or nil if it is absent (reported when `requiredAt` gives the table's line) or invalid (reported).
-    private mutating func value<T>(_ fields: [String: ConfigEntry], _ key: String, _ who: String,
+    mutating func value<T>(_ fields: [String: ConfigEntry], _ key: String, _ who: String,
                                    requiredAt: Int? = nil, _ convert: (ConfigValue) throws -> T) -> T? {
         guard let e = fields[key] else {
             if let requiredAt { report(requiredAt, who, key, "missing (this field is required)") }

@@ -46,13 +46,16 @@ struct BundleCommand: ParsableCommand {
                                          rumpkImage: rumpkImage, objcopy: objcopyPath()) { flat in
             try key.sign(flat, arch: partition.arch.nplByte, flags: UInt16(RUM_NPL_F_GUEST_IMAGE))
         }
-        let (_, entries) = try BundleWriter.parse(data)
+        let contents = try BundleWriter.read(data)
+        let entries = contents.guests
         let out = try output.map { URL(fileURLWithPath: $0) }
             ?? imageDir().appendingPathComponent("bundle-\(partition.name).bin")
         try FileManager.default.createDirectory(at: out.deletingLastPathComponent(), withIntermediateDirectories: true)
         try data.write(to: out, options: .atomic)
         print("\(out.relativePath): \(data.count) bytes, \(entries.count) guest\(entries.count == 1 ? "" : "s") for \(partition.arch.rawValue)")
         print(BundleTable.render(entries))
+        if !contents.devices.isEmpty { print("\n" + BundleTable.render(contents.devices, guests: entries)) }
+        if !contents.channels.isEmpty { print("\n" + BundleTable.render(contents.channels, guests: entries)) }
     }
 
     /// llvm-objcopy from the Swift toolchain, else from PATH.
@@ -76,7 +79,10 @@ struct CheckConfigCommand: ParsableCommand {
         for path in configs {
             let url = URL(fileURLWithPath: path)
             do {
-                let missing = try PartitionConfig.load(url).missingImageFiles(configDirectory: url.deletingLastPathComponent())
+                let partition = try PartitionConfig.load(url)
+                let directory = url.deletingLastPathComponent()
+                let missing = partition.missingImageFiles(configDirectory: directory)
+                    + partition.missingDiskFiles(configDirectory: directory)
                 if !missing.isEmpty { throw ConfigError(missing) }
                 print(configs.count == 1 ? "ok" : "\(path): ok")
             } catch let e as ConfigError {
@@ -96,7 +102,7 @@ private func loadConfig(_ url: URL) throws -> PartitionConfig {
     }
 }
 
-/// The summary table `rumkv bundle` prints, read from the written bundle's entries.
+/// The summary tables `rumkv bundle` prints, read from the written bundle's tables.
 enum BundleTable {
     static func render(_ entries: [BundleGuest]) -> String {
         let head = ["guest", "memory", "vcpus", "harts", "restart", "flags", "image"]
@@ -105,6 +111,29 @@ enum BundleTable {
              RestartPolicy.allCases.first { $0.abiValue == g.restart_policy }?.rawValue ?? "?",
              flags(g), "\(g.image_size) bytes"]
         }
+        return columns(head, rows)
+    }
+
+    static func render(_ devices: [BundleDevice], guests: [BundleGuest]) -> String {
+        let rows = devices.map { d in
+            [BundleWriter.name(of: d), "0x" + String(d.mmio_base, radix: 16), ByteSize.format(d.mmio_size),
+             d.irq == 0 ? "-" : "\(d.irq)",
+             d.owner == RUM_DEVICE_UNOWNED ? "(hypervisor)" : BundleWriter.name(of: guests[Int(d.owner)]),
+             d.flags & RUM_DEVICE_F_DMA != 0 ? "dma" : "-"]
+        }
+        return columns(["device", "mmio", "size", "irq", "owner", "flags"], rows)
+    }
+
+    static func render(_ channels: [BundleChannel], guests: [BundleGuest]) -> String {
+        let rows = channels.map { c in
+            [BundleWriter.name(of: c), BundleWriter.name(of: guests[Int(c.guest_a)]),
+             BundleWriter.name(of: guests[Int(c.guest_b)]), ByteSize.format(UInt64(c.size))]
+        }
+        return columns(["channel", "side a", "side b", "size"], rows)
+    }
+
+    /// Left-aligned columns two spaces apart, the header first.
+    static func columns(_ head: [String], _ rows: [[String]]) -> String {
         let widths = head.indices.map { c in ([head] + rows).map { $0[c].count }.max()! }
         return ([head] + rows).map { row in
             zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }

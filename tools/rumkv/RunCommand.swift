@@ -1,4 +1,4 @@
-// RunCommand: `rumkv run`, build the images and boot them with the terminal attached.
+// RunCommand: `rumkv run`, build the images and boot them (with the config's devices) on the terminal.
 
 import ArgumentParser
 import Foundation
@@ -65,7 +65,9 @@ struct RunCommand: ParsableCommand {
             images = try builder.build(a, variant: variant)
         }
         if !noGuests, let cfg = config.map({ URL(fileURLWithPath: $0) }) ?? builder.defaultConfig(a) {
-            options.bundle = try builder.bundle(config: cfg, images: images, arch: a)
+            let prepared = try builder.prepareBundle(config: cfg, images: images, arch: a)
+            options.bundle = prepared.url
+            options.extra += prepared.emulatorArguments   // the config's QEMU devices
         }
         options.consoleSocket = consoleSocket
         let status = try Emulator.runInteractive(a, images, options)

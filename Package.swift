@@ -33,6 +33,9 @@ let package = Package(
         .systemLibrary(name: "CSodium", path: "tools/CSodium"),
         // The portable hypervisor core. No architecture is named in it.
         .target(name: "RumkvCore", dependencies: ["RumABI", "RumNPL", "RumCrypto"], path: "Hypervisor/Core"),
+        // The riscv64 port's pure decoders (instructions, SBI, Sv39x4), host-testable.
+        .target(name: "RISCV64Decoders", dependencies: ["RumkvCore", "RumABI"], path: "Hypervisor/riscv64",
+                sources: ["Decoders.swift"]),
         // libfdt, used only by host tests as the reference DTB reader.
         .systemLibrary(name: "CLibFDT", path: "Tests/CLibFDT"),
         // Image builder and emulator runner shared by the CLI and the tests.
@@ -50,6 +53,7 @@ let package = Package(
         .testTarget(name: "EmulatorTests", dependencies: ["RumkvBuild"], path: "Tests/EmulatorTests"),
         .testTarget(name: "ToolTests", dependencies: ["RumkvBuild", "RumABI", "RumkvCore"], path: "Tests/ToolTests"),
         .testTarget(name: "RumLoaderTests", dependencies: ["RumLoader", "RumCrypto", "RumkvBuild", "RumABI", "CSodium"], path: "Tests/RumLoaderTests"),
+        .testTarget(name: "RISCV64DecoderTests", dependencies: ["RISCV64Decoders", "RumkvCore", "RumABI"], path: "Tests/RISCV64DecoderTests"),
         .testTarget(name: "IONTests", dependencies: ["RumABI", "CRumABI"], path: "Tests/IONTests"),
     ],
     swiftLanguageModes: [.v5]

@@ -26,58 +26,19 @@ enum MMIODecode {
     /// Decodes the load/store at the vCPU's pc into its MMIO fields.
     static func decode(_ r: UnsafeMutablePointer<rv_vcpu_t>, gpa: UInt64) -> Bool {
         guard let lo = fetch16(r.pointee.pc) else { return false }
-        r.pointee.mmio_gpa = gpa
+        var insn = UInt32(truncatingIfNeeded: lo)
         if lo & 3 == 3 {
             guard let hi = fetch16(r.pointee.pc + 2) else { return false }
-            return decode32(r, UInt32(truncatingIfNeeded: lo | hi << 16))
+            insn |= UInt32(truncatingIfNeeded: hi) << 16
         }
-        return decode16(r, UInt16(truncatingIfNeeded: lo))
-    }
-
-    static func decode32(_ r: UnsafeMutablePointer<rv_vcpu_t>, _ i: UInt32) -> Bool {
-        let opcode = i & 0x7F, f3 = (i >> 12) & 7
-        r.pointee.mmio_length = 4
-        r.pointee.mmio_width = 1 << UInt64(f3 & 3)
-        switch opcode {
-        case 0x03:                                          // LOAD
-            guard f3 != 7 else { return false }
-            r.pointee.mmio_write = 0
-            r.pointee.mmio_reg = UInt64((i >> 7) & 31)
-            r.pointee.mmio_signed = f3 & 4 == 0 ? 1 : 0
-            return true
-        case 0x23:                                          // STORE
-            guard f3 < 4 else { return false }
-            r.pointee.mmio_write = 1
-            r.pointee.mmio_reg = UInt64((i >> 20) & 31)
-            return true
-        default:
-            return false
-        }
-    }
-
-    static func decode16(_ r: UnsafeMutablePointer<rv_vcpu_t>, _ i: UInt16) -> Bool {
-        let op = i & 3, f3 = i >> 13
-        r.pointee.mmio_length = 2
-        r.pointee.mmio_signed = 1
-        let rdPrime = UInt64((i >> 2) & 7) + 8
-        switch (op, f3) {
-        case (0, 2): set(r, write: false, width: 4, reg: rdPrime)     // C.LW
-        case (0, 3): set(r, write: false, width: 8, reg: rdPrime)     // C.LD
-        case (0, 6): set(r, write: true, width: 4, reg: rdPrime)      // C.SW
-        case (0, 7): set(r, write: true, width: 8, reg: rdPrime)      // C.SD
-        case (2, 2): set(r, write: false, width: 4, reg: UInt64((i >> 7) & 31))   // C.LWSP
-        case (2, 3): set(r, write: false, width: 8, reg: UInt64((i >> 7) & 31))   // C.LDSP
-        case (2, 6): set(r, write: true, width: 4, reg: UInt64((i >> 2) & 31))    // C.SWSP
-        case (2, 7): set(r, write: true, width: 8, reg: UInt64((i >> 2) & 31))    // C.SDSP
-        default: return false
-        }
+        guard let a = RISCVDecode.loadStore(insn) else { return false }
+        r.pointee.mmio_gpa = gpa
+        r.pointee.mmio_write = a.write ? 1 : 0
+        r.pointee.mmio_width = a.width
+        r.pointee.mmio_reg = a.register
+        r.pointee.mmio_signed = a.signed ? 1 : 0
+        r.pointee.mmio_length = a.length
         return true
-    }
-
-    static func set(_ r: UnsafeMutablePointer<rv_vcpu_t>, write: Bool, width: UInt64, reg: UInt64) {
-        r.pointee.mmio_write = write ? 1 : 0
-        r.pointee.mmio_width = width
-        r.pointee.mmio_reg = reg
     }
 
     static func register(_ r: UnsafeMutablePointer<rv_vcpu_t>, _ n: UInt64) -> UInt64 {

@@ -27,13 +27,7 @@ enum SBI {
     static let implID: Int64 = 0x52_554B
     static let implVersion: Int64 = 0x0001_0000
 
-    static func supported(_ eid: UInt64) -> Bool {
-        switch eid {
-        case base, time, ipi, rfence, hsm, srst, dbcn, rumkv, legacySetTimer, legacyPutchar,
-             legacyGetchar, legacyShutdown: return true
-        default: return false
-        }
-    }
+    static func supported(_ eid: UInt64) -> Bool { SBIExtension.supported(eid) }
 
     /// Answers BASE and TIME in place. Returns false if the call needs the core.
     @inline(__always)
@@ -65,49 +59,10 @@ enum SBI {
         return true
     }
 
-    /// Decodes any other SBI call into a portable call.
+    /// Decodes any other SBI call into a portable call (Decoders.swift).
     static func decode(_ v: UnsafeMutablePointer<rv_vcpu_t>) -> GuestCall {
-        let eid = v.pointee.gpr.17, fid = v.pointee.gpr.16
-        let a0 = v.pointee.gpr.10, a1 = v.pointee.gpr.11, a2 = v.pointee.gpr.12
-        switch eid {
-        case legacyPutchar: return .consolePutchar(UInt8(truncatingIfNeeded: a0))
-        case legacyGetchar: return .consoleGetchar
-        case legacyShutdown: return .systemReset(.shutdown)
-        case ipi where fid == 0: return .sendIPI(hartMask: a0, hartBase: a1)
-        case rfence where fid <= 6: return .remoteFence(hartMask: a0, hartBase: a1)
-        case hsm:
-            switch fid {
-            case 0: return .hartStart(hart: a0, entry: a1, arg: a2)
-            case 1: return .hartStop
-            case 2: return .hartStatus(hart: a0)
-            default: return .unsupported
-            }
-        case srst where fid == 0:
-            // type: 0 shutdown, 1 cold reboot, 2 warm reboot; reason 1 = system failure.
-            if a1 == 1 { return .systemReset(.crash) }
-            switch a0 {
-            case 0: return .systemReset(.shutdown)
-            case 1, 2: return .systemReset(.reboot)
-            default: return .unsupported
-            }
-        case dbcn:
-            switch fid {
-            case 0: return .consoleWrite(gpa: a1 | a2 << 32, length: a0)
-            case 1: return .consoleRead(gpa: a1 | a2 << 32, length: a0)
-            case 2: return .consolePutchar(UInt8(truncatingIfNeeded: a0))
-            default: return .unsupported
-            }
-        case rumkv:
-            switch UInt32(truncatingIfNeeded: fid) {
-            case RUM_HC_CONSOLE_WRITE: return .consoleWrite(gpa: a0, length: a1)
-            case RUM_HC_YIELD: return .yield
-            case RUM_HC_DOORBELL: return .doorbell(a0)
-            case RUM_HC_EXIT: return .systemReset(a0 == 0 ? .shutdown : .crash)
-            default: return .unsupported
-            }
-        default:
-            return .unsupported
-        }
+        SBIExtension.decode(eid: v.pointee.gpr.17, fid: v.pointee.gpr.16,
+                            a0: v.pointee.gpr.10, a1: v.pointee.gpr.11, a2: v.pointee.gpr.12)
     }
 }
 

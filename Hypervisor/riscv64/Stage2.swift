@@ -17,11 +17,11 @@ public struct RVStage2 {
     var tableCount = 0
     var rootAddress: UInt64 = 0
 
-    static let valid: UInt64 = 1, read: UInt64 = 2, write: UInt64 = 4, exec: UInt64 = 8
-    static let user: UInt64 = 16, accessed: UInt64 = 64, dirty: UInt64 = 128
+    static let valid = Sv39x4.valid, read = Sv39x4.read, write = Sv39x4.write, exec = Sv39x4.exec
+    static let user = Sv39x4.user, accessed = Sv39x4.accessed, dirty = Sv39x4.dirty
 
-    static func pte(_ pa: UInt64, _ flags: UInt64) -> UInt64 { (pa >> 12) << 10 | flags }
-    static func target(_ pte: UInt64) -> UInt64 { (pte >> 10) << 12 }
+    static func pte(_ pa: UInt64, _ flags: UInt64) -> UInt64 { Sv39x4.pte(pa, flags) }
+    static func target(_ pte: UInt64) -> UInt64 { Sv39x4.target(pte) }
 
     /// Next-level table for `index` of `table`, created on demand.
     mutating func child(_ table: UInt64, _ index: UInt64, _ pages: inout PageAllocator) -> UInt64? {
@@ -36,13 +36,14 @@ public struct RVStage2 {
 
     /// Maps one 2 MiB (level 1) or 4 KiB (level 0) leaf.
     mutating func map(gpa: UInt64, hpa: UInt64, megapage: Bool, flags: UInt64, _ pages: inout PageAllocator) -> Bool {
-        guard let l1 = child(rootAddress, (gpa >> 30) & 0x7FF, &pages) else { return false }
+        let index = Sv39x4.indices(gpa)
+        guard let l1 = child(rootAddress, index.root, &pages) else { return false }
         if megapage {
-            UnsafeMutablePointer<UInt64>(bitPattern: UInt(l1 + ((gpa >> 21) & 0x1FF) * 8))!.pointee = RVStage2.pte(hpa, flags)
+            UnsafeMutablePointer<UInt64>(bitPattern: UInt(l1 + index.level1 * 8))!.pointee = RVStage2.pte(hpa, flags)
             return true
         }
-        guard let l0 = child(l1, (gpa >> 21) & 0x1FF, &pages) else { return false }
-        UnsafeMutablePointer<UInt64>(bitPattern: UInt(l0 + ((gpa >> 12) & 0x1FF) * 8))!.pointee = RVStage2.pte(hpa, flags)
+        guard let l0 = child(l1, index.level1, &pages) else { return false }
+        UnsafeMutablePointer<UInt64>(bitPattern: UInt(l0 + index.level0 * 8))!.pointee = RVStage2.pte(hpa, flags)
         return true
     }
 
@@ -78,7 +79,7 @@ public struct RVStage2 {
                        flags: valid | read | user | accessed, &pages)
         }
         guard ok else { destroy(s, &pages); return nil }
-        s.hgatp = 8 << 60 | UInt64(vmid) << 44 | root >> 12
+        s.hgatp = Sv39x4.hgatp(root: root, vmid: vmid)
         rv_hfence_gvma_all()
         return s
     }

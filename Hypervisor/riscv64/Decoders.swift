@@ -1,0 +1,147 @@
+// Decoders (riscv64): pure decoding of trapped guest state, testable on the host.
+//
+// Turning raw values into meaning without touching hardware: a trapped
+// load/store instruction into an MMIO access, an SBI call's registers into a
+// portable `GuestCall`, and Sv39x4 page-table indices and entries. The port
+// (MMIO.swift, SBI.swift, Stage2.swift) feeds these from the vCPU; host tests
+// (Tests/RISCV64DecoderTests) feed them directly. No ArchShims import here.
+
+import RumkvCore
+import RumABI
+
+/// A decoded load or store (RISC-V Unprivileged Spec, RV64I loads/stores and RVC).
+public struct MMIOAccess: Equatable {
+    public var write: Bool
+    /// Bytes: 1, 2, 4 or 8.
+    public var width: UInt64
+    /// Register loaded into (write == false) or stored from.
+    public var register: UInt64
+    /// Sign-extend the loaded value.
+    public var signed: Bool
+    /// Instruction length: 2 (compressed) or 4.
+    public var length: UInt64
+}
+
+public enum RISCVDecode {
+    /// Decodes the load or store `insn` (16-bit forms in the low half when
+    /// `insn & 3 != 3`); nil for anything else.
+    public static func loadStore(_ insn: UInt32) -> MMIOAccess? {
+        insn & 3 == 3 ? decode32(insn) : decode16(UInt16(truncatingIfNeeded: insn))
+    }
+
+    static func decode32(_ i: UInt32) -> MMIOAccess? {
+        let f3 = (i >> 12) & 7
+        switch i & 0x7F {
+        case 0x03 where f3 != 7:                                                 // LB LH LW LD LBU LHU LWU
+            return MMIOAccess(write: false, width: 1 << UInt64(f3 & 3), register: UInt64((i >> 7) & 31),
+                              signed: f3 & 4 == 0, length: 4)
+        case 0x23 where f3 < 4:                                                  // SB SH SW SD
+            return MMIOAccess(write: true, width: 1 << UInt64(f3), register: UInt64((i >> 20) & 31),
+                              signed: false, length: 4)
+        default:
+            return nil
+        }
+    }
+
+    static func decode16(_ i: UInt16) -> MMIOAccess? {
+        let rPrime = UInt64((i >> 2) & 7) + 8
+        func access(_ write: Bool, _ width: UInt64, _ reg: UInt64) -> MMIOAccess {
+            MMIOAccess(write: write, width: width, register: reg, signed: !write, length: 2)
+        }
+        switch (i & 3, i >> 13) {
+        case (0, 2): return access(false, 4, rPrime)                    // C.LW
+        case (0, 3): return access(false, 8, rPrime)                    // C.LD
+        case (0, 6): return access(true, 4, rPrime)                     // C.SW
+        case (0, 7): return access(true, 8, rPrime)                     // C.SD
+        case (2, 2): return access(false, 4, UInt64((i >> 7) & 31))     // C.LWSP
+        case (2, 3): return access(false, 8, UInt64((i >> 7) & 31))     // C.LDSP
+        case (2, 6): return access(true, 4, UInt64((i >> 2) & 31))      // C.SWSP
+        case (2, 7): return access(true, 8, UInt64((i >> 2) & 31))      // C.SDSP
+        default: return nil
+        }
+    }
+}
+
+/// SBI v2.0 extension ids Rumkv implements for guests.
+public enum SBIExtension {
+    public static let base: UInt64 = 0x10
+    public static let time: UInt64 = 0x5449_4D45
+    public static let ipi: UInt64 = 0x73_5049
+    public static let rfence: UInt64 = 0x5246_4E43
+    public static let hsm: UInt64 = 0x48_534D
+    public static let srst: UInt64 = 0x5352_5354
+    public static let dbcn: UInt64 = 0x4442_434E
+    public static let rumkv: UInt64 = UInt64(RUM_SBI_EXT_ID)
+    public static let legacySetTimer: UInt64 = 0x00
+    public static let legacyPutchar: UInt64 = 0x01
+    public static let legacyGetchar: UInt64 = 0x02
+    public static let legacyShutdown: UInt64 = 0x08
+
+    public static func supported(_ eid: UInt64) -> Bool {
+        switch eid {
+        case base, time, ipi, rfence, hsm, srst, dbcn, rumkv, legacySetTimer, legacyPutchar,
+             legacyGetchar, legacyShutdown: return true
+        default: return false
+        }
+    }
+
+    /// Decodes a call the core must act on (BASE and TIME are answered by the fast path).
+    public static func decode(eid: UInt64, fid: UInt64, a0: UInt64, a1: UInt64, a2: UInt64) -> GuestCall {
+        switch eid {
+        case legacyPutchar: return .consolePutchar(UInt8(truncatingIfNeeded: a0))
+        case legacyGetchar: return .consoleGetchar
+        case legacyShutdown: return .systemReset(.shutdown)
+        case ipi where fid == 0: return .sendIPI(hartMask: a0, hartBase: a1)
+        case rfence where fid <= 6: return .remoteFence(hartMask: a0, hartBase: a1)
+        case hsm:
+            switch fid {
+            case 0: return .hartStart(hart: a0, entry: a1, arg: a2)
+            case 1: return .hartStop
+            case 2: return .hartStatus(hart: a0)
+            default: return .unsupported
+            }
+        case srst where fid == 0:
+            // type: 0 shutdown, 1 cold reboot, 2 warm reboot; reason 1 = system failure.
+            if a1 == 1 { return .systemReset(.crash) }
+            switch a0 {
+            case 0: return .systemReset(.shutdown)
+            case 1, 2: return .systemReset(.reboot)
+            default: return .unsupported
+            }
+        case dbcn:
+            switch fid {
+            case 0: return .consoleWrite(gpa: a1 | a2 << 32, length: a0)
+            case 1: return .consoleRead(gpa: a1 | a2 << 32, length: a0)
+            case 2: return .consolePutchar(UInt8(truncatingIfNeeded: a0))
+            default: return .unsupported
+            }
+        case rumkv:
+            switch UInt32(truncatingIfNeeded: fid) {
+            case RUM_HC_CONSOLE_WRITE: return .consoleWrite(gpa: a0, length: a1)
+            case RUM_HC_YIELD: return .yield
+            case RUM_HC_DOORBELL: return .doorbell(a0)
+            case RUM_HC_EXIT: return .systemReset(a0 == 0 ? .shutdown : .crash)
+            default: return .unsupported
+            }
+        default:
+            return .unsupported
+        }
+    }
+}
+
+/// Sv39x4 guest-physical translation format (Privileged Spec v1.12, 8.5).
+public enum Sv39x4 {
+    public static let valid: UInt64 = 1, read: UInt64 = 2, write: UInt64 = 4, exec: UInt64 = 8
+    public static let user: UInt64 = 16, accessed: UInt64 = 64, dirty: UInt64 = 128
+
+    /// A page-table entry pointing at physical address `pa`.
+    public static func pte(_ pa: UInt64, _ flags: UInt64) -> UInt64 { (pa >> 12) << 10 | flags }
+    /// The physical address an entry points at.
+    public static func target(_ pte: UInt64) -> UInt64 { (pte >> 10) << 12 }
+    /// Root index (11 bits: the x4 root has 2048 entries), level-1 and level-0 indices.
+    public static func indices(_ gpa: UInt64) -> (root: UInt64, level1: UInt64, level0: UInt64) {
+        ((gpa >> 30) & 0x7FF, (gpa >> 21) & 0x1FF, (gpa >> 12) & 0x1FF)
+    }
+    /// hgatp for mode Sv39x4, `vmid` and a 16 KiB aligned root.
+    public static func hgatp(root: UInt64, vmid: UInt16) -> UInt64 { 8 << 60 | UInt64(vmid) << 44 | root >> 12 }
+}

@@ -233,4 +233,28 @@ final class RISCV64GuestTests: XCTestCase {
         XCTAssertEqual(try s.command("restart spin2", timeout: 5), "spin2: restarted")
         XCTAssertEqual(ConsoleParser.guests(try s.command("list")).map(\.state), ["stopped", "running", "running"])
     }
+
+    /// A two-vCPU guest: its payload starts vCPU 1 with SBI HSM, wakes it with
+    /// an IPI, sees it stop, and gets the right HSM errors.
+    func testMultiVCPUGuestThroughHSMAndIPI() throws {
+        let (s, _) = try ConsoleSession.bootGuests("smp")
+        defer { s.terminate() }
+        XCTAssertEqual(try s.row("duo").vcpus, 2)
+        var log = ""
+        let deadline = Date().addingTimeInterval(20)
+        while !log.contains("smp: done") && Date() < deadline {
+            sleep(1)
+            log = try s.backlog("duo")
+        }
+        for line in ["smp: vcpu 1 status before start 1", "smp: hart_start(1) error 0", "smp: vcpu 1 running",
+                     "smp: vcpu 1 reported hart id 1", "smp: hart_start(1) again error -6",
+                     "smp: send_ipi(vcpu 1) error 0", "smp: vcpu 1 got the IPI, stopping",
+                     "smp: vcpu 1 status after hart_stop 1", "smp: hart_start(7) error -3",
+                     "smp: hart_start(1, bad entry) error -5", "smp: done"] {
+            XCTAssertTrue(log.contains(line), "missing '\(line)' in:\n\(log)")
+        }
+        XCTAssertGreaterThan(ConsoleParser.exits(try s.command("info duo"))["ipi/hsm"] ?? 0, 4)
+        XCTAssertEqual(try s.row("duo").state, "running")
+        XCTAssertGreaterThan(try s.lastHeartbeat("solo"), 0)
+    }
 }

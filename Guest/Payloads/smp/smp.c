@@ -1,0 +1,130 @@
+/*
+ * smp: a payload that drives a second vCPU of its guest through SBI.
+ *
+ * It exercises the hypervisor's multi-vCPU support from inside a guest:
+ * HSM hart_start brings vCPU 1 up at an entry in this payload with its own
+ * stack; vCPU 1 reports, waits in wfi until vCPU 0 sends it an IPI (SBI IPI
+ * extension), acknowledges, and stops itself with HSM hart_stop; vCPU 0
+ * watches hart_get_status go back to STOPPED and checks the HSM errors for a
+ * vCPU that does not exist and for starting one that already runs. Every step
+ * prints one line "smp: ..." that the emulator test reads. riscv64 only; the
+ * other architectures get a stub that says so.
+ */
+#include <stdint.h>
+#include "rumpk.h"
+
+typedef int64_t (*write_fn)(const void *, uint64_t);
+
+/* Lines are assembled here and written with one call, so the other vCPU's
+ * output can come between lines but never inside one. */
+static char line[128];
+static uint64_t line_len;
+
+static void say(write_fn w, const char *s) {
+    for (uint64_t n = 0; s[n] && line_len < sizeof line; n++) line[line_len++] = s[n];
+    if (line_len > 0 && (line[line_len - 1] == '\n' || line_len == sizeof line)) {
+        w(line, line_len);
+        line_len = 0;
+    }
+}
+
+static void say_num(write_fn w, int64_t v) {
+    char buf[24];
+    int i = 23, neg = v < 0;
+    uint64_t u = neg ? (uint64_t)(-v) : (uint64_t)v;
+    buf[i] = 0;
+    do { buf[--i] = (char)('0' + u % 10); u /= 10; } while (u);
+    if (neg) buf[--i] = '-';
+    say(w, buf + i);
+}
+
+#if defined(__riscv)
+struct sbiret { int64_t error; int64_t value; };
+
+static struct sbiret sbi(uint64_t ext, uint64_t fid, uint64_t a0, uint64_t a1, uint64_t a2) {
+    register uint64_t r0 __asm__("a0") = a0, r1 __asm__("a1") = a1, r2 __asm__("a2") = a2;
+    register uint64_t r6 __asm__("a6") = fid, r7 __asm__("a7") = ext;
+    __asm__ volatile("ecall" : "+r"(r0), "+r"(r1) : "r"(r2), "r"(r6), "r"(r7) : "memory");
+    struct sbiret r = { (int64_t)r0, (int64_t)r1 };
+    return r;
+}
+
+#define SBI_HSM   0x48534Dull
+#define SBI_IPI   0x735049ull
+#define SBI_DBCN  0x4442434Eull
+
+static uint8_t stack1[8192] __attribute__((aligned(16)));
+static volatile uint64_t reported_hart, got_ipi;
+
+static void dbcn(const char *s) {
+    uint64_t n = 0;
+    while (s[n]) n++;
+    sbi(SBI_DBCN, 0, n, (uint64_t)(uintptr_t)s, 0);
+}
+
+void smp_secondary_main(uint64_t hartid, uint64_t opaque);
+
+/* vCPU 1's first instruction: a1 = opaque = the top of its stack. */
+__attribute__((naked)) void smp_secondary(void) {
+    __asm__ volatile("mv sp, a1\n j smp_secondary_main");
+}
+
+void smp_secondary_main(uint64_t hartid, uint64_t opaque) {
+    (void)opaque;
+    dbcn("smp: vcpu 1 running\n");
+    reported_hart = hartid + 1;
+    __asm__ volatile("csrs sie, %0" :: "r"(1ull << 1));        /* SSIE: wake from wfi on an IPI */
+    for (;;) {
+        uint64_t sip;
+        __asm__ volatile("csrr %0, sip" : "=r"(sip));
+        if (sip & 2) break;
+        __asm__ volatile("wfi");
+    }
+    __asm__ volatile("csrc sip, %0" :: "r"(2ull));
+    got_ipi = 1;
+    dbcn("smp: vcpu 1 got the IPI, stopping\n");
+    sbi(SBI_HSM, 1, 0, 0, 0);                                    /* hart_stop: does not return */
+    for (;;) __asm__ volatile("wfi");
+}
+
+static int wait_for(volatile uint64_t *flag, const rum_payload_services_t *s) {
+    for (int i = 0; i < 2000 && !*flag; i++) s->sleep(s->timebase_hz / 1000);
+    return *flag != 0;
+}
+
+__attribute__((section(".text.payload_main")))
+int64_t payload_main(const rum_payload_services_t *s) {
+    if (s->magic != RUM_PAYLOAD_SERVICES_MAGIC) return 2;
+    write_fn w = s->write;
+    struct sbiret r = sbi(SBI_HSM, 2, 1, 0, 0);
+    say(w, "smp: vcpu 1 status before start "); say_num(w, r.value); say(w, "\n");
+    r = sbi(SBI_HSM, 0, 1, (uint64_t)(uintptr_t)smp_secondary, (uint64_t)(uintptr_t)(stack1 + sizeof stack1));
+    say(w, "smp: hart_start(1) error "); say_num(w, r.error); say(w, "\n");
+    if (!wait_for(&reported_hart, s)) { say(w, "smp: FAILED vcpu 1 never ran\n"); return 1; }
+    say(w, "smp: vcpu 1 reported hart id "); say_num(w, (int64_t)reported_hart - 1); say(w, "\n");
+    r = sbi(SBI_HSM, 0, 1, (uint64_t)(uintptr_t)smp_secondary, 0);
+    say(w, "smp: hart_start(1) again error "); say_num(w, r.error); say(w, "\n");
+    r = sbi(SBI_IPI, 0, 1ull << 1, 0, 0);
+    say(w, "smp: send_ipi(vcpu 1) error "); say_num(w, r.error); say(w, "\n");
+    if (!wait_for(&got_ipi, s)) { say(w, "smp: FAILED vcpu 1 never saw the IPI\n"); return 1; }
+    int64_t status = 0;
+    for (int i = 0; i < 2000; i++) {
+        status = sbi(SBI_HSM, 2, 1, 0, 0).value;
+        if (status == 1) break;
+        s->sleep(s->timebase_hz / 1000);
+    }
+    say(w, "smp: vcpu 1 status after hart_stop "); say_num(w, status); say(w, "\n");
+    r = sbi(SBI_HSM, 0, 7, (uint64_t)(uintptr_t)smp_secondary, 0);
+    say(w, "smp: hart_start(7) error "); say_num(w, r.error); say(w, "\n");
+    r = sbi(SBI_HSM, 0, 1, 0x1000, 0);
+    say(w, "smp: hart_start(1, bad entry) error "); say_num(w, r.error); say(w, "\n");
+    say(w, "smp: done\n");
+    return 0;
+}
+#else
+__attribute__((section(".text.payload_main")))
+int64_t payload_main(const rum_payload_services_t *s) {
+    say(s->write, "smp: this payload drives SBI HSM and runs on riscv64 only\n");
+    return 0;
+}
+#endif

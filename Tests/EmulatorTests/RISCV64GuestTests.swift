@@ -257,4 +257,20 @@ final class RISCV64GuestTests: XCTestCase {
         XCTAssertEqual(try s.row("duo").state, "running")
         XCTAssertGreaterThan(try s.lastHeartbeat("solo"), 0)
     }
+
+    /// Typed input reaches the attached guest, and Ctrl-] gives the console back.
+    func testTypedInputReachesTheAttachedGuest() throws {
+        let (s, _) = try ConsoleSession.bootGuests("echo")
+        defer { s.terminate() }
+        s.send("console echoer\r")
+        try s.expect("echo: ready", timeout: 20)
+        s.send("hello rumkv\r")
+        try s.expect("echo: HELLO RUMKV", timeout: 10)
+        s.send("quit\r")
+        try s.expect("echo: bye", timeout: 10)
+        s.send("\u{1D}")
+        try s.expect("[detached]", timeout: 10)
+        try s.expect("rumkv> ", timeout: 5)
+        XCTAssertTrue(try s.command("version").contains("Rumkv 0.1.0"), "the shell has the console again")
+    }
 }

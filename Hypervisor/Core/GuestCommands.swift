@@ -99,6 +99,7 @@ enum GuestCommands<A: GuestHosting> {
         BigLock.acquire()
         m.pointee.pending[g] = action
         m.pointee.settle(g)
+        kickGuest(g)
         BigLock.release()
         let deadline = A.counter() + A.counterFrequency / 2
         while A.counter() < deadline {
@@ -132,10 +133,19 @@ enum GuestCommands<A: GuestHosting> {
         if M.shared.pointee.guests[g].state == .running { done(g, "restarted") } else { fail(g, LifecycleError.outOfMemory.reason) }
     }
 
+    /// Makes every hart running guest `g` leave it now. Lock held.
+    static func kickGuest(_ g: Int) {
+        let m = M.shared
+        for k in 0..<m.pointee.vcpuCount where m.pointee.vcpus[k].guest == g && m.pointee.vcpus[k].runningOn >= 0 {
+            m.pointee.kick(k)
+        }
+    }
+
     static func pause(_ g: Int) {
         BigLock.acquire()
         guard M.shared.pointee.guests[g].state == .running else { BigLock.release(); fail(g, LifecycleError.notRunning.reason); return }
         M.shared.pointee.guests[g].state = .paused
+        kickGuest(g)
         BigLock.release()
         done(g, "paused")
     }

@@ -8,6 +8,10 @@
 //   BENCH timer_set_instructions=N         median of 64 timer re-arms
 //   BENCH timer_wake_ticks=N               median wake-up delay past the deadline, in timer ticks
 //   BENCH timebase_hz=N
+// The device and channel benchmarks (virtio-blk interrupt latency, doorbell
+// round trip, channel throughput) are printed by their fibers after their
+// demos; docs/design/006-virtio-and-channels.md lists them. `Samples` below
+// serves both.
 
 import RumABI
 
@@ -65,5 +69,28 @@ enum Bench<P: GuestPort & HostilePort> {
 
     static func report(_ name: StaticString, _ value: UInt64) {
         Rumpk<P>.say("BENCH "); Rumpk<P>.say(name); Rumpk<P>.say("="); Rumpk<P>.dec(value); Rumpk<P>.say("\n")
+    }
+}
+
+/// Up to 64 measurements and their median (for the device and channel benchmarks).
+struct Samples {
+    var values: InlineArray<64, UInt64> = .init(repeating: 0)
+    var count = 0
+
+    mutating func add(_ v: UInt64) {
+        guard count < 64 else { return }
+        values[count] = v
+        count += 1
+    }
+
+    /// The median (upper middle for an even count); 0 if empty.
+    func median() -> UInt64 {
+        guard count > 0 else { return 0 }
+        var s = values
+        for i in 1..<count {
+            var j = i
+            while j > 0 && s[j - 1] > s[j] { s.swapAt(j - 1, j); j -= 1 }
+        }
+        return s[count / 2]
     }
 }

@@ -1,10 +1,12 @@
 // Boot: from a valid SysTable to running fibers.
 //
 // Sets the kernel state, gives the fiber slots their stacks, starts the
-// heartbeat fiber and, if the guest has a payload store, the two ION rings
-// and the exec and shell fibers; then enters the scheduler loop for good.
-// Arena sizes: 6 stacks of 32 KiB, two rings of 8 packets, the service
-// table; guest.ld reserves 256 KiB.
+// heartbeat fiber; if the guest has a payload store, the two ION rings and
+// the exec and shell fibers; if it has devices, the I/O page and the
+// `devices` fiber; one fiber per channel; turns interrupts on if devices or
+// channels can use them; then enters the scheduler loop for good. Arena
+// sizes: 8 stacks of 32 KiB, two rings of 8 packets, the service table, the
+// 4 KiB I/O page; guest.ld reserves 320 KiB.
 
 import RumABI
 import CRumpk
@@ -15,11 +17,34 @@ enum Boot<P: GuestPort> {
     static func start(_ t: UnsafePointer<SysTable>) -> Never {
         kernel.table = t
         kernel.verbose = t.pointee.flags & RUM_SYSTABLE_F_VERBOSE != 0
+        kernel.bench = kernel.verbose || t.pointee.reserved.0 == HostileOp.bench.rawValue
         var arena = Arena()
         guard Scheduler<P>.setUp(&arena) else { fail("the static arena is too small for the fiber stacks") }
         _ = Scheduler<P>.spawn(.heartbeat, "heartbeat", .system)
         startPayloads(t, &arena)
+        let devices = startDevices(t, &arena)
+        let channels = startChannels(t)
+        if devices || channels { kernel.interrupts = P.enableInterrupts(devices: devices, doorbells: channels) }
         Scheduler<P>.run()
+    }
+
+    /// The I/O page and the `devices` fiber; true if some device has an interrupt to route.
+    static func startDevices(_ t: UnsafePointer<SysTable>, _ arena: inout Arena) -> Bool {
+        guard let table = DeviceTableView.open(t), table.count > 0 else { return false }
+        guard let page = arena.take(Virtqueue.bytes, align: 4096) else { fail("the static arena is too small for the I/O page") }
+        kernel.ioPage = page
+        interruptTable.plic = table.plic
+        _ = Scheduler<P>.spawn(.devices, "devices", .system)
+        var irq = false
+        for i in 0..<table.count where table.device(i).irq != 0 { irq = true }
+        return irq && table.plic != 0
+    }
+
+    /// One fiber per channel; true if there is any.
+    static func startChannels(_ t: UnsafePointer<SysTable>) -> Bool {
+        let n = min(Int(t.pointee.channel_count), Int(RUM_SYSTABLE_CHANNELS))
+        for i in 0..<n { _ = Scheduler<P>.spawn(.channel, "channel", .system, arg: UInt64(i)) }
+        return n > 0
     }
 
     static func startPayloads(_ t: UnsafePointer<SysTable>, _ arena: inout Arena) {

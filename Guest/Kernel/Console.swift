@@ -35,6 +35,27 @@ enum Console<P: GuestPort> {
         buf.span.withUnsafeBufferPointer { P.consoleWrite(UnsafeRawBufferPointer($0)) }
     }
 
+    /// Two hex digits.
+    static func hexByte(_ v: UInt8) {
+        var buf: InlineArray<2, UInt8> = .init(repeating: 0)
+        for i in 0..<2 {
+            let d = i == 0 ? v >> 4 : v & 0xF
+            buf[i] = d < 10 ? d + 48 : d + 87
+        }
+        buf.span.withUnsafeBufferPointer { P.consoleWrite(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// "BENCH name=value" (docs/design/006-virtio-and-channels.md lists the names).
+    static func bench(_ name: StaticString, _ value: UInt64) {
+        say("BENCH "); say(name); say("="); dec(value); say("\n")
+    }
+
+    /// Starts one of the guest's own output lines (a result of its function, printed
+    /// even when quiet): "rumpk[<guest name>]: ". Write the rest without yielding.
+    static func begin() {
+        if let t = kernel.table { prefix(t) }
+    }
+
     /// "rumpk[<guest name>]: ".
     static func prefix(_ t: UnsafePointer<SysTable>) {
         say("rumpk[")

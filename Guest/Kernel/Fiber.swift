@@ -11,11 +11,15 @@
 /// What a fiber runs; `Rumpk.fiberMain` dispatches on it (no function pointers).
 enum FiberBody: UInt8 {
     case heartbeat, shell, exec, payload
+    /// The virtio drivers (Devices.swift), one device after another.
+    case devices
+    /// One channel's ping or pong side (Channels.swift); `arg` = its SysTable index.
+    case channel
 }
 
 /// Scheduling class, served in the harmonic pattern of Scheduler.pick.
 enum TimeClass: Int {
-    /// Kernel services that must stay timely (heartbeat, exec).
+    /// Kernel services that must stay timely (heartbeat, exec, devices, channels).
     case system = 0
     /// Fibers acting for someone waiting (the shell).
     case interactive = 1
@@ -30,7 +34,7 @@ enum FiberState: UInt8 {
     case free
     /// In its class's run queue, or running.
     case runnable
-    /// Waiting for the counter to reach `wake`.
+    /// Waiting for the counter to reach `wake`, or for one of `events` (Scheduler.wait).
     case sleeping
     /// Waiting for another fiber to `unpark` it.
     case parked
@@ -46,6 +50,8 @@ struct Fiber {
     var stackLow: UInt64 = 0
     var stackHigh: UInt64 = 0
     var wake: UInt64 = 0
+    /// Interrupt events (`Event` bits) that end this fiber's sleep early.
+    var events: UInt64 = 0
     var arg: UInt64 = 0
     var exitCode: Int64 = 0
     /// The fiber waiting in `join` for this one, or -1 (then the slot is freed at exit).
@@ -74,14 +80,14 @@ struct RunQueue {
 }
 
 struct FiberTable {
-    static let slots = 6
+    static let slots = 8
     static let stackBytes: UInt64 = 32 * 1024
     /// Written at a stack's lowest word; a fiber that overwrote it overflowed.
     static let canary: UInt64 = 0x5354_4143_4B5F_454E   // "NE_KCATS" little-endian
     /// Painted over free stack so the high-water mark can be measured.
     static let paint: UInt64 = 0xFEED_FACE_FEED_FACE
 
-    var fibers: InlineArray<6, Fiber> = .init(repeating: Fiber())
+    var fibers: InlineArray<8, Fiber> = .init(repeating: Fiber())
     var queues: InlineArray<3, RunQueue> = .init(repeating: RunQueue())
     /// The fiber on the CPU, or -1 while the scheduler loop runs.
     var current = -1

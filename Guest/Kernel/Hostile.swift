@@ -27,8 +27,6 @@ public protocol HostilePort {
     static func consoleWriteRaw(address: UInt64, length: UInt64) -> Int64
     /// A device MMIO address no guest is given (the platform UART).
     static var unassignedMMIO: UInt64 { get }
-    /// Retired-instruction counter (deterministic under QEMU -icount).
-    static func instructionsRetired() -> UInt64
     /// The cheapest hypercall there is (SBI get_spec_version, HVC version, ...).
     static func nullCall()
 }

@@ -6,9 +6,10 @@
 // size) and refuses to run on a mismatch, prints its one ready line (the
 // silence doctrine), runs a hostile test payload if the SysTable asks for
 // one, and then becomes the fiber scheduler (Boot.swift): a heartbeat fiber
-// (a line every half second of guest time when verbose) and, when the
-// hypervisor provided a payload store, the shell and exec fibers that run
-// signed payloads.
+// (a line every half second of guest time when verbose), when the
+// hypervisor provided a payload store the shell and exec fibers that run
+// signed payloads, and for passed-through devices and channels the virtio
+// drivers and one ping/pong fiber per channel.
 
 import RumABI
 import CRumpk
@@ -34,6 +35,28 @@ public protocol GuestPort {
     /// Points the payload service table's functions at this port's thunks for
     /// `Services<Self>` (a C function pointer cannot be formed in generic code).
     static func fillServices(_ table: inout rum_payload_services_t)
+    /// Retired-instruction counter (deterministic under QEMU -icount; 0 where not readable).
+    static func instructionsRetired() -> UInt64
+
+    // Devices and channels (docs/design/006-virtio-and-channels.md).
+
+    /// A 32-bit device register (virtio-mmio, the virtual PLIC).
+    static func read32(_ address: UInt64) -> UInt32
+    static func write32(_ address: UInt64, _ value: UInt32)
+    /// Orders memory and device accesses: descriptors before a notify, a used index before its entries.
+    static func ioBarrier()
+    /// RUM_HC_DOORBELL(n): interrupts the peer of this guest's channel n. Returns the hypercall's error.
+    static func doorbell(_ n: UInt64) -> Int64
+    /// Turns on the interrupts the kernel handles: device (external) and/or
+    /// doorbell (software) interrupts. False if the port has no interrupt
+    /// path; the kernel then polls (war mode only).
+    static func enableInterrupts(devices: Bool, doorbells: Bool) -> Bool
+    /// Records events from the interrupt handler (`Event` bits).
+    static func postEvents(_ bits: UInt64)
+    /// Takes and clears the events posted since the last call.
+    static func takeEvents() -> UInt64
+    /// Waits until the counter reaches `deadline` or an event is posted, whichever comes first.
+    static func idle(until deadline: UInt64)
 }
 
 public enum Rumpk<P: GuestPort & HostilePort> {
@@ -58,6 +81,8 @@ public enum Rumpk<P: GuestPort & HostilePort> {
         case .shell: Shell<P>.run(); kernel.shellFiber = -1     // its slot may be reused: nobody unparks it by index
         case .exec: Exec<P>.run(); kernel.execFiber = -1
         case .payload: Scheduler<P>.exit(rumpk_payload_call(fiber.arg, kernel.services))
+        case .devices: Devices<P>.run()
+        case .channel: Channels<P>.run(Int(fiber.arg))
         }
         Scheduler<P>.exit(0)
     }

@@ -8,7 +8,10 @@
 // every second decision and `interactive` and `batch` every fourth each,
 // and an idle favoured class lends its turn to the first non-empty one.
 // With nothing runnable the hart sleeps until the earliest sleeper's
-// deadline (docs/design/003-rumpk-scheduler.md).
+// deadline or an interrupt event (docs/design/003-rumpk-scheduler.md). Events
+// the interrupt handler posted are delivered here, between fibers, never in
+// the handler: a fiber waiting for one of them becomes runnable
+// (docs/design/006-virtio-and-channels.md).
 
 import CRumpk
 
@@ -56,6 +59,7 @@ enum Scheduler<P: GuestPort> {
     static func run() -> Never {
         while true {
             wakeSleepers(P.counter())
+            deliver(P.takeEvents())
             if let f = pick() { dispatch(f) } else { idle() }
         }
     }
@@ -93,13 +97,23 @@ enum Scheduler<P: GuestPort> {
         }
     }
 
-    /// Nothing runnable: wait for the earliest sleeper (forever if none).
+    /// Wakes the fibers waiting for any of `events` (an event nobody waits for is dropped:
+    /// waiters check their condition before they wait, so they cannot miss it).
+    static func deliver(_ events: UInt64) {
+        guard events != 0 else { return }
+        for f in 0..<FiberTable.slots where fiberTable.fibers[f].state == .sleeping && fiberTable.fibers[f].events & events != 0 {
+            fiberTable.fibers[f].state = .runnable
+            fiberTable.queues[fiberTable.fibers[f].timeClass.rawValue].push(f)
+        }
+    }
+
+    /// Nothing runnable: wait for the earliest sleeper or an event (forever if neither).
     static func idle() {
         var earliest = UInt64.max
         for f in 0..<FiberTable.slots where fiberTable.fibers[f].state == .sleeping {
             earliest = min(earliest, fiberTable.fibers[f].wake)
         }
-        P.sleep(until: earliest)
+        P.idle(until: earliest)
     }
 
     // MARK: - Called by the running fiber.
@@ -117,9 +131,19 @@ enum Scheduler<P: GuestPort> {
     }
 
     static func sleep(until deadline: UInt64) {
-        fiberTable.fibers[fiberTable.current].wake = deadline
-        fiberTable.fibers[fiberTable.current].state = .sleeping
+        wait(for: 0, until: deadline)
+    }
+
+    /// Sleeps until `deadline` (UInt64.max: none) or until one of `events` is posted.
+    /// Check the condition first, then wait: an event posted after the check stays in
+    /// the event word until the scheduler delivers it, so it cannot be missed.
+    static func wait(for events: UInt64, until deadline: UInt64) {
+        let f = fiberTable.current
+        fiberTable.fibers[f].wake = deadline
+        fiberTable.fibers[f].events = events
+        fiberTable.fibers[f].state = .sleeping
         leave()
+        fiberTable.fibers[f].events = 0
     }
 
     /// Waits until another fiber calls `unpark` on this one (callers re-check their condition).

@@ -47,6 +47,21 @@ public enum GuestAArch64: GuestPort {
     public static func installTrapHandler() { a64_write_vbar_el1(a64_guest_vectors()) }
 }
 
+/// Devices and channels: no interrupt path yet (every EL1 exception is fatal),
+/// so the kernel polls: `idle` is a plain sleep and no event is ever posted.
+extension GuestAArch64 {
+    public static func read32(_ address: UInt64) -> UInt32 { a64_mmio_read32(address) }
+    public static func write32(_ address: UInt64, _ value: UInt32) { a64_mmio_write32(address, value) }
+    public static func ioBarrier() { a64_dsb() }
+    public static func doorbell(_ n: UInt64) -> Int64 {
+        Int64(bitPattern: a64_hvc_call(UInt64(Hypercall.doorbell), n, 0, 0).x0)
+    }
+    public static func enableInterrupts(devices: Bool, doorbells: Bool) -> Bool { false }
+    public static func postEvents(_ bits: UInt64) {}
+    public static func takeEvents() -> UInt64 { 0 }
+    public static func idle(until deadline: UInt64) { sleep(until: deadline) }
+}
+
 extension GuestAArch64: HostilePort {
     public static func load(_ address: UInt64) -> UInt64 { a64_mmio_read64(address) }
     public static func store(_ address: UInt64, _ value: UInt64) { a64_mmio_write64(address, value) }

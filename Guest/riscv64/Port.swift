@@ -1,10 +1,14 @@
 // Port (riscv64): Rumpk on a RISC-V hart in VS-mode.
 //
 // Console output goes through SBI DBCN write (one call per buffer), time
-// through the `time` CSR and SBI TIME set_timer, idling through wfi with the
-// timer interrupt enabled in sie but not globally (the classic polled wait:
-// wfi returns when the timer is pending, no handler runs). Exit is SBI SRST;
-// a fault the kernel cannot handle is reported with reason "system failure".
+// through the `time` CSR and SBI TIME set_timer. Device (external) and
+// doorbell (software) interrupts, once the kernel enables them, are taken by
+// the trap vector (entry.S) and handled in `rumpk_interrupt`, which only
+// posts events (Interrupts.swift). Idling is a wfi with sstatus.SIE clear
+// and the timer enabled in sie (wfi returns when anything enabled is
+// pending, no handler runs), then a short window with SIE set so the handler
+// takes the device or doorbell interrupt that woke the hart. Exit is SBI
+// SRST; an exception is reported with reason "system failure".
 
 import ArchShims
 import RumABI
@@ -29,13 +33,50 @@ public enum GuestRISCV64: GuestPort {
 
     public static func counter() -> UInt64 { rv_read_time() }
 
+    /// Waits for the deadline whatever happens meanwhile (pending events only shorten each idle).
     public static func sleep(until deadline: UInt64) {
-        rv_write_sie(1 << 5)                                 // STIE only; SIE stays 0
-        while rv_read_time() < deadline {
+        while rv_read_time() < deadline { idle(until: deadline) }
+    }
+
+    static let ssie: UInt64 = 1 << 1, stie: UInt64 = 1 << 5, seie: UInt64 = 1 << 9
+    /// Whether the kernel turned interrupts on (then sstatus.SIE is set outside `idle`).
+    nonisolated(unsafe) static var interruptsOn = false
+
+    public static func idle(until deadline: UInt64) {
+        rv_guest_disable_interrupts()                    // no handler between the check and wfi
+        rv_guest_sie_set(stie)
+        while rv_read_time() < deadline && rumpk_peek_events() == 0 {
             setTimer(deadline)
             rv_wfi()
+            if interruptsOn {                            // let the handler take what woke us (not the timer)
+                rv_guest_sie_clear(stie)
+                rv_guest_enable_interrupts()
+                rv_guest_disable_interrupts()
+                rv_guest_sie_set(stie)
+            }
         }
+        rv_guest_sie_clear(stie)
         setTimer(UInt64.max)
+        if interruptsOn { rv_guest_enable_interrupts() }
+    }
+
+    public static func enableInterrupts(devices: Bool, doorbells: Bool) -> Bool {
+        rv_guest_sie_set((devices ? seie : 0) | (doorbells ? ssie : 0))
+        interruptsOn = true
+        rv_guest_enable_interrupts()
+        return true
+    }
+
+    public static func postEvents(_ bits: UInt64) { rumpk_post_events(bits) }
+    public static func takeEvents() -> UInt64 { rumpk_take_events() }
+
+    public static func read32(_ address: UInt64) -> UInt32 { rv_mmio_read32(address) }
+    public static func write32(_ address: UInt64, _ value: UInt32) { rv_mmio_write32(address, value) }
+    public static func ioBarrier() { rv_guest_fence_io() }
+
+    /// SBI extension RUM_SBI_EXT_ID, function RUM_HC_DOORBELL (rumabi.h).
+    public static func doorbell(_ n: UInt64) -> Int64 {
+        rv_sbi_call(UInt64(RUM_SBI_EXT_ID), UInt64(RUM_HC_DOORBELL), n, 0, 0).error
     }
 
     public static func setTimer(_ deadline: UInt64) { _ = rv_sbi_call(0x5449_4D45, 0, deadline, 0, 0) }
@@ -69,8 +110,28 @@ func rumpkMain(_ hartID: UInt64, _ sysTable: UInt64) -> Never {
     Rumpk<GuestRISCV64>.main(sysTable: sysTable)
 }
 
-/// Called by the trap vector for any trap: the kernel has no use for traps
-/// yet, so each is a fatal fault: report it and stop with "system failure".
+/// Called by the trap vector for an interrupt (scause bit 63 set), on the
+/// interrupted stack with interrupts off; returns to the interrupted code.
+/// The counters are read first: they time the interrupt's delivery.
+@_cdecl("rumpk_interrupt")
+func rumpkInterrupt(_ cause: UInt64) {
+    let stamp = InterruptStamp(ticks: rv_read_time(), instructions: rv_read_instret())
+    switch cause & 0xFF {
+    case 1:                                             // supervisor software: a doorbell
+        rv_clear_sip_ssip()
+        GuestRISCV64.postEvents(Event.doorbell)
+    case 5:                                             // timer: only `idle` waits for it, with SIE clear
+        rv_guest_sie_clear(GuestRISCV64.stie)
+        GuestRISCV64.postEvents(Event.timer)
+    case 9:                                             // supervisor external: the virtual PLIC
+        Interrupts<GuestRISCV64>.external(stamp)
+    default:
+        rumpkTrap(cause, 0, 0)
+    }
+}
+
+/// Called by the trap vector for an exception: each is a fatal fault:
+/// report it and stop with "system failure".
 @_cdecl("rumpk_trap")
 func rumpkTrap(_ cause: UInt64, _ pc: UInt64, _ tval: UInt64) -> Never {
     Rumpk<GuestRISCV64>.say("rumpk: fatal trap, scause ")

@@ -11,6 +11,7 @@
 import ArchShims
 import RumABI
 import CRumpk
+import _Volatile
 
 public enum GuestX86_64: GuestPort {
     public static var name: StaticString { "x86_64" }
@@ -50,6 +51,26 @@ public enum GuestX86_64: GuestPort {
         }
         x86_lidt(UInt64(UInt(bitPattern: idt)), 32 * 16 - 1)
     }
+}
+
+/// Devices and channels: Rumkv runs no x86 guests yet and gives them no
+/// interrupts, so the kernel polls: `idle` is a plain sleep, no event is posted.
+extension GuestX86_64 {
+    public static func read32(_ address: UInt64) -> UInt32 {
+        VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(address)).load()
+    }
+    public static func write32(_ address: UInt64, _ value: UInt32) {
+        VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(address)).store(value)
+    }
+    /// x86 orders uncached device accesses with memory; a fence keeps the compiler honest.
+    public static func ioBarrier() { rum_ion_fence() }
+    public static func doorbell(_ n: UInt64) -> Int64 {
+        Int64(bitPattern: x86_vmcall(UInt64(Hypercall.doorbell), n, 0, 0))
+    }
+    public static func enableInterrupts(devices: Bool, doorbells: Bool) -> Bool { false }
+    public static func postEvents(_ bits: UInt64) {}
+    public static func takeEvents() -> UInt64 { 0 }
+    public static func idle(until deadline: UInt64) { sleep(until: deadline) }
 }
 
 extension GuestX86_64: HostilePort {

@@ -66,7 +66,8 @@ extension Machine {
             withUnsafeMutableBytes(of: &h.pointee.generation) { $0.bindMemory(to: UInt32.self)[side] &+= 1 }
             withUnsafeMutableBytes(of: &h.pointee.state) { $0.bindMemory(to: UInt32.self)[side] = 1 }
             let peer = side == 0 ? channels[i].config.guest_b : channels[i].config.guest_a
-            let desc = ChannelDesc(shm_base: gpa, shm_size: UInt32(size), peer_id: UInt16(peer), doorbell: UInt16(n))
+            let desc = ChannelDesc(shm_base: gpa, shm_size: UInt32(size), peer_id: UInt16(peer),
+                                   doorbell: UInt8(n), side: UInt8(side))
             withUnsafeMutableBytes(of: &table.pointee.channels) { $0.bindMemory(to: ChannelDesc.self)[n] = desc }
             n += 1
             ringPeer(i, from: side)     // the peer learns that this side came up

@@ -65,10 +65,9 @@ public enum Scheduler<A: GuestHosting> {
                 }
                 continue
             }
-            // A hart a pinned guest owns is not time-sliced: its slice is long and only
-            // bounds how often the hypervisor looks in; management commands kick it.
-            let pinned = h != 0 && m.pointee.pinnedHarts & (1 << UInt64(h)) != 0
-            runSlice(k, hart: h, until: now + (pinned ? A.counterFrequency : sliceTicks))
+            // A hart a pinned guest owns runs only that guest; the slice tick there
+            // just lets the hypervisor look in (its vCPU is picked again at once).
+            runSlice(k, hart: h, until: now + sliceTicks)
         }
     }
 

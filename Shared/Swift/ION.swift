@@ -38,10 +38,10 @@ public struct IONRing {
     public static func format(_ region: UnsafeMutableRawBufferPointer, capacity: UInt32) throws(IONError) -> IONRing {
         let r = try validate(region, capacity: capacity)
         r.ring.pointee = rum_ion_ring_t()
-        r.ring.pointee.magic = RUM_ION_MAGIC
         r.ring.pointee.revision = UInt16(RUM_ABI_REVISION)
         r.ring.pointee.slot_size = UInt16(MemoryLayout<CmdPacket>.size)
         r.ring.pointee.capacity = capacity
+        rum_ion_publish(r.ring, RUM_ION_MAGIC)      // last: an attacher that sees it sees the rest
         return r
     }
 
@@ -51,7 +51,7 @@ public struct IONRing {
             throw .regionTooSmall(needed: UInt64(headerSize), available: UInt64(region.count))
         }
         let h = base.assumingMemoryBound(to: rum_ion_ring_t.self)
-        guard h.pointee.magic == RUM_ION_MAGIC, UInt32(h.pointee.revision) == RUM_ABI_REVISION,
+        guard rum_ion_magic(h) == RUM_ION_MAGIC, UInt32(h.pointee.revision) == RUM_ABI_REVISION,
               Int(h.pointee.slot_size) == MemoryLayout<CmdPacket>.size else { throw .notARing }
         let r = try validate(region, capacity: h.pointee.capacity)
         guard rum_ion_count(r.ring) <= UInt64(r.capacity) else { throw .corrupt }
@@ -89,4 +89,26 @@ public struct IONRing {
 
     /// Packets queued right now (a snapshot; either side may call it).
     public var count: UInt64 { rum_ion_count(ring) }
+
+    /// Whether the header still says this is a ring (a shared region may be
+    /// wiped under a side, e.g. when its peer restarts).
+    public var isFormatted: Bool { rum_ion_magic(ring) == RUM_ION_MAGIC }
+
+    /// Producer, after pushing `pushed` packets in a row: true if the consumer
+    /// may have seen the ring empty and gone to wait, so it must be woken
+    /// (doorbell). That is the case when nothing but this batch is queued:
+    /// the ring was empty before it, as far as the consumer has consumed.
+    /// Pairs with `stillEmpty` through full fences, so one of the two sides
+    /// always sees the other's update.
+    public func needsWakeUp(afterPushing pushed: UInt64) -> Bool {
+        rum_ion_fence()
+        return count <= pushed
+    }
+
+    /// Consumer, having found the ring empty: checks again behind a full
+    /// fence; true means it may wait, the producer will see its `head`.
+    public func stillEmpty() -> Bool {
+        rum_ion_fence()
+        return count == 0
+    }
 }

@@ -63,6 +63,23 @@ static inline rum_cmd_packet_t *rum_ion_slot(rum_ion_ring_t *r, uint64_t index, 
     return (rum_cmd_packet_t *)((char *)r + RUM_ION_SLOTS_OFF) + (index & mask);
 }
 
+/* The ring's magic, acquire-loaded: a consumer that sees RUM_ION_MAGIC also
+ * sees the rest of the header the producer wrote before rum_ion_publish. */
+static inline uint32_t rum_ion_magic(rum_ion_ring_t *r) {
+    return __atomic_load_n(&r->magic, __ATOMIC_ACQUIRE);
+}
+
+/* Release-stores the magic last when formatting a ring another party attaches to. */
+static inline void rum_ion_publish(rum_ion_ring_t *r, uint32_t magic) {
+    __atomic_store_n(&r->magic, magic, __ATOMIC_RELEASE);
+}
+
+/* A full fence (loads and stores on both sides of it are ordered). The
+ * doorbell rule needs it: the producer's tail store before its head load, the
+ * consumer's head store before its last tail load, so at least one side sees
+ * the other's update (Dekker) and a waiting consumer is never left unwoken. */
+static inline void rum_ion_fence(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+
 /* Packets in the ring as the caller sees it now (a snapshot). */
 static inline uint64_t rum_ion_count(rum_ion_ring_t *r) {
     uint64_t tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);

@@ -50,8 +50,12 @@ typedef struct rum_channel_desc {
     uint64_t shm_base;      /* 0x00 guest-physical base of the shared region */
     uint32_t shm_size;      /* 0x08 bytes */
     uint16_t peer_id;       /* 0x0C guest id of the other end */
-    uint16_t doorbell;      /* 0x0E doorbell number for RUM_HC_DOORBELL */
+    uint8_t  doorbell;      /* 0x0E doorbell number for RUM_HC_DOORBELL */
+    uint8_t  side;          /* 0x0F RUM_CHANNEL_SIDE_*: this guest's index in the header's arrays */
 } rum_channel_desc_t;       /* 0x10 */
+
+#define RUM_CHANNEL_SIDE_A      0u   /* the bundle channel's guest_a: writes ring_offset[0] */
+#define RUM_CHANNEL_SIDE_B      1u   /* guest_b: writes ring_offset[1] */
 
 #define RUM_SYSTABLE_MEM_RANGES 4
 #define RUM_SYSTABLE_CHANNELS   2
@@ -278,6 +282,11 @@ RUM_ASSERT_OFF(rum_cmd_packet_t, id_hi, 0x18);
 
 _Static_assert(sizeof(rum_mem_range_t) == 16, "mem range is 16 bytes");
 _Static_assert(sizeof(rum_channel_desc_t) == 16, "channel desc is 16 bytes");
+RUM_ASSERT_OFF(rum_channel_desc_t, shm_base, 0x00);
+RUM_ASSERT_OFF(rum_channel_desc_t, shm_size, 0x08);
+RUM_ASSERT_OFF(rum_channel_desc_t, peer_id, 0x0C);
+RUM_ASSERT_OFF(rum_channel_desc_t, doorbell, 0x0E);
+RUM_ASSERT_OFF(rum_channel_desc_t, side, 0x0F);
 
 _Static_assert(sizeof(rum_systable_t) == 240, "SysTable is 240 bytes");
 RUM_ASSERT_OFF(rum_systable_t, magic, 0x00);

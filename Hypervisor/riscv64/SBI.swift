@@ -10,24 +10,14 @@ import RumkvCore
 import RumABI
 
 enum SBI {
-    static let base: UInt64 = 0x10
-    static let time: UInt64 = 0x5449_4D45
-    static let ipi: UInt64 = 0x73_5049
-    static let rfence: UInt64 = 0x5246_4E43
-    static let hsm: UInt64 = 0x48_534D
-    static let srst: UInt64 = 0x5352_5354
-    static let dbcn: UInt64 = 0x4442_434E
-    static let rumkv: UInt64 = UInt64(RUM_SBI_EXT_ID)
-    static let legacySetTimer: UInt64 = 0x00
-    static let legacyPutchar: UInt64 = 0x01
-    static let legacyGetchar: UInt64 = 0x02
-    static let legacyShutdown: UInt64 = 0x08
+    // Extension ids: SBIExtension (Decoders.swift).
+    static let base = SBIExtension.base
+    static let time = SBIExtension.time
+    static let legacySetTimer = SBIExtension.legacySetTimer
 
     /// Rumkv's SBI implementation id and version (BASE get_impl_id/version).
     static let implID: Int64 = 0x52_554B
     static let implVersion: Int64 = 0x0001_0000
-
-    static func supported(_ eid: UInt64) -> Bool { SBIExtension.supported(eid) }
 
     /// Answers BASE and TIME in place. Returns false if the call needs the core.
     @inline(__always)
@@ -39,7 +29,7 @@ enum SBI {
             case 0: value = 0x0200_0000                     // spec version 2.0
             case 1: value = implID
             case 2: value = implVersion
-            case 3: value = supported(v.pointee.gpr.10) ? 1 : 0
+            case 3: value = SBIExtension.supported(v.pointee.gpr.10) ? 1 : 0
             case 4, 5, 6: value = 0                         // mvendorid, marchid, mimpid
             default:
                 v.pointee.gpr.10 = UInt64(bitPattern: -2)

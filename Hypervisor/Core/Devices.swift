@@ -61,9 +61,17 @@ extension Machine {
     mutating func detachDevices(_ g: Int) {
         for i in 0..<deviceCount where devices[i].config.owner == UInt32(g) {
             if devices[i].config.irq != 0 { A.routeInterrupt(devices[i].config.irq, enabled: false) }
-            A.quiesceDevice(base: devices[i].config.mmio_base, size: devices[i].config.mmio_size)
+            Self.quiesce(devices[i].config)
         }
         A.resetVirtualInterrupts(guest: g)
+    }
+
+    /// Stops a device from doing anything further before its owner's memory is
+    /// reused: a virtio-mmio device (magic "virt") is reset by writing 0 to its
+    /// Status register (Virtio 1.1, 4.2.2); other devices just lose their mapping.
+    static func quiesce(_ d: BundleDevice) {
+        guard d.mmio_size >= 0x100, A.mmioRead32(d.mmio_base) == 0x7472_6976 else { return }
+        A.mmioWrite32(d.mmio_base + 0x70, 0)
     }
 
     /// Owner of interrupt `irq`, if a running guest owns it.

@@ -84,8 +84,9 @@ public protocol GuestHosting: Architecture {
     /// Enables or masks a physical interrupt source towards the hypervisor.
     static func routeInterrupt(_ irq: UInt32, enabled: Bool)
 
-    /// Stops a passed-through device from doing anything further (e.g. virtio reset).
-    static func quiesceDevice(base: UInt64, size: UInt64)
+    /// 32-bit device register access (host-physical, identity-mapped).
+    static func mmioRead32(_ address: UInt64) -> UInt32
+    static func mmioWrite32(_ address: UInt64, _ value: UInt32)
 
     /// Forgets guest `g`'s virtual interrupt controller state.
     static func resetVirtualInterrupts(guest g: Int)

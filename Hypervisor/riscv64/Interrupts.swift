@@ -142,10 +142,6 @@ extension RISCV64 {
         _ = rv_sbi_call(0x73_5049, 0, 1, id, 0)            // SBI IPI send_ipi(mask 1, base = hart id)
     }
 
-    /// virtio-mmio devices are reset (Status register := 0) so they stop DMA;
-    /// other devices are left alone (their mapping goes away with the guest).
-    public static func quiesceDevice(base: UInt64, size: UInt64) {
-        guard size >= 0x100, rv_mmio_read32(base) == 0x7472_6976 else { return }   // "virt"
-        rv_mmio_write32(base + 0x70, 0)
-    }
+    public static func mmioRead32(_ address: UInt64) -> UInt32 { rv_mmio_read32(address) }
+    public static func mmioWrite32(_ address: UInt64, _ value: UInt32) { rv_mmio_write32(address, value) }
 }

@@ -24,7 +24,7 @@ public enum BundleError: Error {
         case .imageOutOfBounds: "a guest image lies outside the bundle"
         case .badName: "a guest name is empty, unterminated or not printable"
         case .badMemorySize: "a guest memory size is not a multiple of 2 MiB in 2 MiB..1 GiB"
-        case .badVCPUs: "a guest asks for 0 or too many vCPUs"
+        case .badVCPUs: "a guest asks for 0 or too many vCPUs, or all guests together for too many"
         case .badDevice: "a device entry is malformed (alignment, overlap, owner or irq)"
         case .badChannel: "a channel entry is malformed (guests, size or name)"
         }
@@ -40,7 +40,9 @@ public struct BundleView {
     let devicesOffset: UInt64
     let channelsOffset: UInt64
 
-    public init(base: UInt64, size: UInt64, maxVCPUs: Int) throws(BundleError) {
+    /// Validates the bundle at [base, base + size). `maxVCPUs` bounds one guest,
+    /// `maxTotalVCPUs` all guests together (the hypervisor's vCPU slots).
+    public init(base: UInt64, size: UInt64, maxVCPUs: Int, maxTotalVCPUs: Int = 16) throws(BundleError) {
         guard size >= UInt64(MemoryLayout<BundleHeader>.size),
               let raw = UnsafeRawPointer(bitPattern: UInt(base)) else { throw .tooSmall }
         let h = raw.loadUnaligned(as: BundleHeader.self)
@@ -63,8 +65,10 @@ public struct BundleView {
         self.channelCount = Int(h.channel_count)
         self.devicesOffset = guestsEnd
         self.channelsOffset = devicesEnd
+        var totalVCPUs = 0
         for i in 0..<guestCount {
             let g = guest(i)
+            totalVCPUs += Int(g.vcpus)
             guard g.image_size > 0, UInt64(g.image_offset) >= entriesEnd,
                   UInt64(g.image_offset) + UInt64(g.image_size) <= self.size,
                   UInt64(g.image_size) <= g.memory_size else { throw .imageOutOfBounds }
@@ -79,6 +83,7 @@ public struct BundleView {
             }
             guard BundleView.validName(g.name) else { throw .badName }
         }
+        guard totalVCPUs <= maxTotalVCPUs else { throw .badVCPUs }
         try checkDevices()
         try checkChannels()
     }

@@ -41,7 +41,7 @@ public enum ConsoleService<A: GuestHosting> {
         m.pointee.consoles[g].put(b)
         if m.pointee.guests[g].awaitingFirstOutput {
             m.pointee.guests[g].awaitingFirstOutput = false
-            m.pointee.guests[g].lastRestartLatency = A.counter() &- m.pointee.guests[g].restartPendingSince
+            m.pointee.guests[g].lastRestartLatency = A.counter() &- m.pointee.guests[g].lastFault.at
         }
         if m.pointee.attached == g { Out<A>.byte(b) }
     }

@@ -43,8 +43,6 @@ public struct GuestRecord {
     public var startedAt: UInt64 = 0
     public var exits: InlineArray<11, UInt64> = .init(repeating: 0)
     public var lastFault = FaultRecord()
-    /// Counter value of the fault that triggered a pending automatic restart.
-    public var restartPendingSince: UInt64 = 0
     /// Time from the last fault to the new instance's first output (counter ticks).
     public var lastRestartLatency: UInt64 = 0
     public var awaitingFirstOutput = false
@@ -67,13 +65,7 @@ public struct GuestRecord {
     }
 
     public func nameIs(_ word: UnsafeBufferPointer<UInt8>) -> Bool {
-        withUnsafeBytes(of: config.name) { n in
-            var len = 0
-            while len < n.count && n[len] != 0 { len += 1 }
-            guard len == word.count else { return false }
-            for i in 0..<len where n[i] != word[i] { return false }
-            return true
-        }
+        withPaddedName(config.name) { n in n.count == word.count && n.elementsEqual(word) }
     }
 
     public func withName<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {

@@ -156,7 +156,6 @@ extension Machine {
         guests[g].lastFault = record
         guests[g].state = .crashed
         pending[g] = .crash
-        guests[g].restartPendingSince = record.at
         settle(g)
     }
 

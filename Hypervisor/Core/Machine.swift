@@ -94,8 +94,7 @@ public struct Machine<A: GuestHosting> {
     /// Fills the guest table and vCPU slots from the bundle.
     mutating func populate() {
         for i in 0..<min(bundle.guestCount, Machine.maxGuests) {
-            let cfg = bundle.guest(i)
-            guard vcpuCount + Int(cfg.vcpus) <= Machine.maxVCPUs else { break }
+            let cfg = bundle.guest(i)      // BundleView bounded the vCPUs in total
             var g = GuestRecord()
             g.id = i
             g.config = cfg

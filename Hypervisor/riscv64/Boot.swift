@@ -56,7 +56,8 @@ func rumkvMain(_ hartID: UInt64, _ dtbAddress: UInt64) -> Never {
         Shell<RISCV64>.run(platform)
     }
     let bundle: BundleView
-    do { bundle = try BundleView(base: b.base, size: b.size, maxVCPUs: 8) } catch { H.refuse(error.reason) }
+    do { bundle = try BundleView(base: b.base, size: b.size, maxVCPUs: 8,
+                                 maxTotalVCPUs: Machine<RISCV64>.maxVCPUs) } catch { H.refuse(error.reason) }
     PLIC.discover(dt)
     RISCV64.prepareHart()
     H.startWithGuests(platform, bundle: bundle, bootHart: bootHart)

@@ -75,6 +75,7 @@ final class BundleViewTests: XCTestCase {
         expect(make { $0[0].memory_size = 3 << 20 }, .badMemorySize)
         expect(make { $0[0].vcpus = 0 }, .badVCPUs)
         expect(make { $0[0].vcpus = 99 }, .badVCPUs)
+        expect(make(count: 3) { g in for i in 0..<3 { g[i].vcpus = 6 } }, .badVCPUs)   // 18 > 16 slots
         expect(make { g in withUnsafeMutableBytes(of: &g[0].name) { $0[0] = 0x41 } }, .badName)
         expect(make { g in withUnsafeMutableBytes(of: &g[0].name) { n in for i in 0..<16 { n[i] = 0x61 } } }, .badName)
         expect(make { $0[0].store_offset = 0x10_0000; $0[0].store_size = 10 }, .imageOutOfBounds)

@@ -42,7 +42,7 @@ public struct BundleView {
 
     /// Validates the bundle at [base, base + size). `maxVCPUs` bounds one guest,
     /// `maxTotalVCPUs` all guests together (the hypervisor's vCPU slots).
-    public init(base: UInt64, size: UInt64, maxVCPUs: Int, maxTotalVCPUs: Int = 16) throws(BundleError) {
+    public init(base: UInt64, size: UInt64, maxVCPUs: Int, maxTotalVCPUs: Int = Int(RUM_BUNDLE_MAX_VCPUS)) throws(BundleError) {
         guard size >= UInt64(MemoryLayout<BundleHeader>.size),
               let raw = UnsafeRawPointer(bitPattern: UInt(base)) else { throw .tooSmall }
         let h = raw.loadUnaligned(as: BundleHeader.self)

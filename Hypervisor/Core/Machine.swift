@@ -26,7 +26,7 @@ public enum PendingAction: UInt8 { case none, stop, restart, crash }
 
 public struct Machine<A: GuestHosting> {
     public static var maxGuests: Int { 8 }
-    public static var maxVCPUs: Int { 16 }
+    public static var maxVCPUs: Int { Int(RUM_BUNDLE_MAX_VCPUS) }
     public static var maxHarts: Int { 8 }
     /// Time slice in microseconds.
     public static var sliceMicros: UInt64 { 4000 }

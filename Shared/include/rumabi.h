@@ -148,6 +148,7 @@ typedef struct rum_npl_header {
 
 #define RUM_BUNDLE_MAGIC        0x424B5552u   /* "RUKB" */
 #define RUM_BUNDLE_MAX_GUESTS   8
+#define RUM_BUNDLE_MAX_VCPUS    16    /* vCPUs of all guests together */
 #define RUM_GUEST_NAME_MAX      16
 
 typedef struct rum_bundle_header {

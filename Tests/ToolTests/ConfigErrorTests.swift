@@ -13,6 +13,15 @@ final class ConfigErrorTests: XCTestCase {
                        ["configs/x/p.toml:12: guest 'beta': field 'memory': 3M is not a multiple of 2 MiB"])
     }
 
+    func testTooManyVCPUsTogether() {
+        let text = partitionHead + guest("a", "vcpus = 6") + guest("b", "vcpus = 6") + guest("c", "vcpus = 6")
+        let errors = configErrors(text)
+        XCTAssertEqual(errors.count, 1, "\(errors)")
+        XCTAssertTrue(errors.first?.hasSuffix("guest 'c': field 'vcpus': the guests ask for 18 vCPUs together, more than the hypervisor's 16") ?? false,
+                      "\(errors)")
+        XCTAssertEqual(configErrors(partitionHead + guest("a", "vcpus = 8") + guest("b", "vcpus = 8")), [], "16 fit")
+    }
+
     func testSyntaxErrors() {
         let cases: [(String, String)] = [
             ("memory = \"4M", "p.toml:8: guest 'a': field 'memory': unterminated string"),

@@ -167,6 +167,8 @@ public enum ConfigLimits {
     public static let memoryStep: UInt64 = 2 << 20
     public static let memoryRange: ClosedRange<UInt64> = (2 << 20)...(1 << 30)
     public static let vcpus: ClosedRange<Int> = 1...8
+    /// vCPUs of all guests together (the hypervisor's vCPU slots).
+    public static let totalVCPUs = Int(RUM_BUNDLE_MAX_VCPUS)
     /// `hart_mask` is 64 bits wide.
     public static let maxHarts = 64
     /// Payloads in one guest's store, and entries of its `run` list (Rumpk's shell takes 16).

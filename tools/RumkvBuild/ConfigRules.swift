@@ -1,6 +1,6 @@
 // ConfigRules: the checks that span guests, run once every guest is decoded.
 //
-// Guest names are unique; a pinned guest owns its harts (one per vCPU, shared
+// Guest names are unique; all guests together ask for at most 16 vCPUs; a pinned guest owns its harts (one per vCPU, shared
 // with no other guest, pinned or not); the guests' memory together stays under
 // the partition's memory_limit. Only guests without field problems take part,
 // so a typo in one guest does not also produce a pinning complaint.
@@ -17,6 +17,11 @@ extension ConfigDecoder {
             }
         }
         checkPinning(guests, partitionHarts: partitionHarts)
+        let vcpus = guests.reduce(0) { $0 + $1.vcpus }
+        if complete, vcpus > ConfigLimits.totalVCPUs, let last = guests.last {
+            report(last.line(of: "vcpus"), "guest '\(last.name)'", "vcpus",
+                   "the guests ask for \(vcpus) vCPUs together, more than the hypervisor's \(ConfigLimits.totalVCPUs)")
+        }
         if complete, let memoryLimit {
             let total = guests.reduce(0) { $0 + $1.memory }
             if total > memoryLimit.bytes {

@@ -51,6 +51,9 @@ extension Machine {
             table.pointee.dma_base = guests[g].ramHost
             table.pointee.dma_size = guests[g].ramSize
         }
+        // The virtual controller starts empty and knows the sources g owns before
+        // any of them can fire (it only accepts those).
+        A.resetVirtualInterrupts(guest: g)
         for i in 0..<deviceCount where devices[i].config.owner == UInt32(g) && devices[i].config.irq != 0 {
             A.routeInterrupt(devices[i].config.irq, enabled: true)
         }

@@ -14,6 +14,9 @@ public struct DeviceRecord {
     public var config = BundleDevice()
     /// Interrupts delivered to the owner.
     public var interrupts: UInt64 = 0
+    /// Delivery latency: from the hypervisor taking the physical interrupt to
+    /// the owner claiming it from its virtual controller, in retired instructions.
+    public var delivery = LatencyStats()
     public init() {}
 
     public var owned: Bool { config.owner != RUM_DEVICE_UNOWNED }
@@ -88,6 +91,15 @@ extension Machine {
         return nil
     }
 
+    /// Guest `g` claimed source `irq` from its virtual controller `instructions`
+    /// after the hypervisor took it (lock held; the port measures).
+    public mutating func noteDelivery(_ g: Int, irq: UInt32, instructions: UInt64) {
+        for i in 0..<deviceCount where devices[i].config.irq == irq && devices[i].config.owner == UInt32(g) {
+            devices[i].delivery.add(instructions)
+            return
+        }
+    }
+
     /// Whether guest `g` needs DMA memory (it owns a bus-master device).
     mutating func needsDMAWindow(_ g: Int) -> Bool {
         for i in 0..<deviceCount where devices[i].config.owner == UInt32(g) && devices[i].config.flags & RUM_DEVICE_F_DMA != 0 {
@@ -95,4 +107,20 @@ extension Machine {
         }
         return false
     }
+}
+
+/// Count, mean and maximum of a latency, kept without division until shown.
+public struct LatencyStats {
+    public var count: UInt64 = 0
+    public var sum: UInt64 = 0
+    public var max: UInt64 = 0
+    public init() {}
+
+    public mutating func add(_ v: UInt64) {
+        count &+= 1
+        sum &+= v
+        if v > max { max = v }
+    }
+
+    public var mean: UInt64 { count == 0 ? 0 : sum / count }
 }

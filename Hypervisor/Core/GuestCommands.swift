@@ -229,7 +229,11 @@ enum GuestCommands<A: GuestHosting> {
             let d = m.pointee.devices[i]
             O.str("  device "); _ = d.withName { O.printable($0) }
             O.str(" mmio "); O.hex(d.config.mmio_base, digits: 8); O.str(" irq "); O.dec(UInt64(d.config.irq))
-            O.str(" interrupts "); O.dec(d.interrupts); O.byte(10)
+            O.str(" interrupts "); O.dec(d.interrupts)
+            if d.delivery.count > 0 {
+                O.str(" delivery mean "); O.dec(d.delivery.mean); O.str(" max "); O.dec(d.delivery.max); O.str(" instructions")
+            }
+            O.byte(10)
             any = true
         }
         for i in 0..<m.pointee.channelCount {
@@ -281,7 +285,7 @@ enum GuestCommands<A: GuestHosting> {
     static func listDevices() {
         let m = M.shared
         guard m.pointee.deviceCount > 0 else { O.line("no devices are assigned in this partition"); return }
-        O.line("device           mmio          size      irq  owner            interrupts")
+        O.line("device           mmio          size      irq  owner            interrupts  delivery (mean/max instructions)")
         for i in 0..<m.pointee.deviceCount {
             let d = m.pointee.devices[i]
             let n = d.withName { O.printable($0); return $0.count }
@@ -294,7 +298,11 @@ enum GuestCommands<A: GuestHosting> {
                 w = m.pointee.guests[Int(d.config.owner)].withName { O.printable($0); return $0.count }
             } else { O.str("hypervisor"); w = 10 }
             O.pad(w, to: 17)
-            O.dec(d.interrupts); O.byte(10)
+            O.dec(d.interrupts); O.pad(digits(d.interrupts), to: 12)
+            if d.delivery.count == 0 { O.byte(UInt8(ascii: "-")) } else {
+                O.dec(d.delivery.mean); O.byte(UInt8(ascii: "/")); O.dec(d.delivery.max)
+            }
+            O.byte(10)
         }
     }
 

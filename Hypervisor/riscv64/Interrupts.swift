@@ -1,7 +1,10 @@
 // Interrupts (riscv64): the physical PLIC and each guest's virtual PLIC.
 //
-// Physical: every passed-through device interrupt is routed to hart 0's
-// S-mode context (found from the PLIC's interrupts-extended in the DTB). On a
+// Physical: every passed-through device interrupt is routed to the boot
+// hart's S-mode context (found from the PLIC's interrupts-extended in the
+// DTB). Not to any other hart's: OpenSBI clears a hart's S-context enables
+// when HSM starts it, which happens after the autostart guests routed theirs
+// (whichever hart won OpenSBI's boot lottery). On a
 // supervisor external interrupt the hypervisor claims the source, masks it,
 // completes it and marks it pending in the owner's virtual PLIC; the source is
 // unmasked again when the guest completes it, so a level-triggered device
@@ -25,6 +28,8 @@ struct VirtualPLIC {
     var threshold: InlineArray<8, UInt8> = .init(repeating: 0)
     /// Sources this guest's devices own.
     var owned: UInt64 = 0
+    /// instret when the hypervisor took each source's physical interrupt (delivery latency).
+    var takenAt: InlineArray<64, UInt64> = .init(repeating: 0)
 
     /// Highest-priority source context `c` may claim now (0 if none).
     func best(_ c: Int) -> UInt64 {
@@ -45,13 +50,17 @@ enum PLIC {
     nonisolated(unsafe) static var base: UInt64 = 0
     /// S-mode context of hart index i.
     nonisolated(unsafe) static var sContext: InlineArray<8, UInt64> = .init(repeating: 0)
+    /// Index of the hart whose S context takes the device interrupts (the boot hart).
+    nonisolated(unsafe) static var target = 0
     nonisolated(unsafe) static var guests: InlineArray<8, VirtualPLIC> = .init(repeating: VirtualPLIC())
 
     static let vbase: UInt64 = 0x0C00_0000
     static let vsize: UInt64 = 0x0060_0000
 
-    /// Finds the PLIC and its S-mode contexts in the device tree.
-    static func discover(_ dt: DeviceTree) {
+    /// Finds the PLIC and its S-mode contexts in the device tree; device
+    /// interrupts will go to hart index `target`.
+    static func discover(_ dt: DeviceTree, target t: Int) {
+        target = t & 7
         _ = try? dt.walk { node in
             guard dt.property(node, "compatible")?.containsString("riscv,plic0") ?? false,
                   let reg = dt.property(node, "reg"), let b = reg.number(at: 0, cells: node.addressCells),
@@ -72,7 +81,7 @@ enum PLIC {
 
     static func setEnabled(_ irq: UInt32, _ on: Bool) {
         guard base != 0, irq > 0, irq < 1024 else { return }
-        let w = enableWord(sContext[0], irq)
+        let w = enableWord(sContext[target], irq)
         let bit = UInt32(1) << (irq % 32)
         let old = rv_mmio_read32(w)
         rv_mmio_write32(w, on ? old | bit : old & ~bit)
@@ -81,7 +90,7 @@ enum PLIC {
     static func route(_ irq: UInt32, _ on: Bool) {
         guard base != 0, irq > 0, irq < 64 else { return }
         rv_mmio_write32(base + 4 * UInt64(irq), on ? 1 : 0)      // priority
-        rv_mmio_write32(base + 0x20_0000 + 0x1000 * sContext[0], 0)  // hart 0 S threshold
+        rv_mmio_write32(base + 0x20_0000 + 0x1000 * sContext[target], 0)   // the target's S threshold
         setEnabled(irq, on)
     }
 
@@ -96,6 +105,7 @@ enum PLIC {
             setEnabled(id, false)
             rv_mmio_write32(claimRegister(ctx), id)
             guard id < 64, let g = m.pointee.interruptOwner(id) else { continue }
+            guests[g].takenAt[Int(id)] = rv_read_instret()
             guests[g].pending |= 1 << UInt64(id)
             kickOwner(g)
         }

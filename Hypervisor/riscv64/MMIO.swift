@@ -90,7 +90,14 @@ extension RISCV64 {
                     }
                 } else {
                     let id = v.best(c)
-                    if id != 0 { v.pending &= ~(1 << id); v.inService |= 1 << id }
+                    if id != 0 {
+                        v.pending &= ~(1 << id); v.inService |= 1 << id
+                        if v.takenAt[Int(id)] != 0 {
+                            Machine<RISCV64>.shared.pointee.noteDelivery(g, irq: UInt32(id),
+                                                                          instructions: rv_read_instret() &- v.takenAt[Int(id)])
+                            v.takenAt[Int(id)] = 0
+                        }
+                    }
                     value = id
                 }
             }

@@ -36,10 +36,14 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Boot the test variant (adds test-only console commands).")
     var test = false
 
+    @Flag(help: "Count instructions (QEMU -icount shift=0): guest time is deterministic, as in `rumkv bench`.")
+    var icount = false
+
     func validate() throws {
-        guard Arch.parse(arch) != nil else {
+        guard let a = Arch.parse(arch) else {
             throw ValidationError("unknown architecture '\(arch)' (expected riscv64, aarch64 or x86_64)")
         }
+        if icount && a == .x86_64 { throw ValidationError("--icount needs QEMU; x86_64 runs under Bochs") }
     }
 
     func run() throws {
@@ -47,6 +51,7 @@ struct RunCommand: ParsableCommand {
         var options = EmulatorOptions()
         options.smp = smp
         options.memoryMiB = memory
+        options.icount = icount
         try Emulator.validate(options)
         _ = try Emulator.locate(a)
         let builder = try Builder(root: try repositoryRoot())

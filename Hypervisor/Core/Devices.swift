@@ -57,8 +57,9 @@ extension Machine {
         // The virtual controller starts empty and knows the sources g owns before
         // any of them can fire (it only accepts those).
         A.resetVirtualInterrupts(guest: g)
+        let hart = interruptHart(g)
         for i in 0..<deviceCount where devices[i].config.owner == UInt32(g) && devices[i].config.irq != 0 {
-            A.routeInterrupt(devices[i].config.irq, enabled: true)
+            A.routeInterrupt(devices[i].config.irq, enabled: true, hart: hart)
         }
         return true
     }
@@ -66,10 +67,22 @@ extension Machine {
     /// Quiesces and unroutes the devices of guest `g`. Caller holds the lock.
     mutating func detachDevices(_ g: Int) {
         for i in 0..<deviceCount where devices[i].config.owner == UInt32(g) {
-            if devices[i].config.irq != 0 { A.routeInterrupt(devices[i].config.irq, enabled: false) }
+            if devices[i].config.irq != 0 { A.routeInterrupt(devices[i].config.irq, enabled: false, hart: 0) }
             Self.quiesce(devices[i].config)
         }
         A.resetVirtualInterrupts(guest: g)
+    }
+
+    /// The hart guest `g`'s device interrupts go to: the first hart its vCPU 0
+    /// may run on, so a pinned owner takes them where it runs (no IPI).
+    mutating func interruptHart(_ g: Int) -> Int {
+        let harts = UInt64(min(platform.cpuCount, Self.maxHarts))
+        let present: UInt64 = harts >= 64 ? ~0 : (1 << harts) - 1
+        for k in 0..<vcpuCount where vcpus[k].guest == g && vcpus[k].index == 0 {
+            let mask = vcpus[k].hartMask & present
+            if mask != 0 { return mask.trailingZeroBitCount }
+        }
+        return 0
     }
 
     /// Stops a device from doing anything further before its owner's memory is

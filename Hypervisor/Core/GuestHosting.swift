@@ -81,8 +81,9 @@ public protocol GuestHosting: Architecture {
     /// Guest-physical base of the virtual interrupt controller every guest sees.
     static var virtualInterruptControllerBase: UInt64 { get }
 
-    /// Enables or masks a physical interrupt source towards the hypervisor.
-    static func routeInterrupt(_ irq: UInt32, enabled: Bool)
+    /// Routes a physical interrupt source to the hypervisor on hart `hart` (index;
+    /// the port may use another hart until that one is up), or unroutes it.
+    static func routeInterrupt(_ irq: UInt32, enabled: Bool, hart: Int)
 
     /// 32-bit device register access (host-physical, identity-mapped).
     static func mmioRead32(_ address: UInt64) -> UInt32

@@ -58,7 +58,7 @@ func rumkvMain(_ hartID: UInt64, _ dtbAddress: UInt64) -> Never {
     let bundle: BundleView
     do { bundle = try BundleView(base: b.base, size: b.size, maxVCPUs: 8,
                                  maxTotalVCPUs: Machine<RISCV64>.maxVCPUs) } catch { H.refuse(error.reason) }
-    PLIC.discover(dt, target: bootHart)
+    PLIC.discover(dt, bootHart: bootHart)
     RISCV64.prepareHart()
     H.startWithGuests(platform, bundle: bundle, bootHart: bootHart)
 }

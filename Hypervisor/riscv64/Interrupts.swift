@@ -1,15 +1,12 @@
 // Interrupts (riscv64): the physical PLIC and each guest's virtual PLIC.
 //
-// Physical: every passed-through device interrupt is routed to the boot
-// hart's S-mode context (found from the PLIC's interrupts-extended in the
-// DTB). Not to any other hart's: OpenSBI clears a hart's S-context enables
-// when HSM starts it, which happens after the autostart guests routed theirs
-// (whichever hart won OpenSBI's boot lottery). On a
-// supervisor external interrupt the hypervisor claims the source, masks it,
-// completes it and marks it pending in the owner's virtual PLIC; the source is
-// unmasked again when the guest completes it, so a level-triggered device
-// cannot storm while its guest is busy.
-//
+// Physical: each passed-through device interrupt is routed to one hart's
+// S-mode context (contexts found from the PLIC's interrupts-extended in the
+// DTB): the hart the core asks for, the first one the owner runs on, so a
+// pinned owner takes its interrupts with no IPI. A hart's context is used only
+// once that hart runs Rumkv: OpenSBI clears a hart's S-context enables when
+// HSM starts it, after the autostart guests routed theirs. Until then the
+// source goes to the boot hart and moves when the hart comes up. On a
 // Virtual: each guest sees a PLIC at 0x0C000000 (trap-and-emulate, see MMIO.swift)
 // with context n = vCPU n, priorities, pending, enables, threshold and
 // claim/complete (SiFive PLIC layout), restricted to the sources its devices
@@ -50,17 +47,21 @@ enum PLIC {
     nonisolated(unsafe) static var base: UInt64 = 0
     /// S-mode context of hart index i.
     nonisolated(unsafe) static var sContext: InlineArray<8, UInt64> = .init(repeating: 0)
-    /// Index of the hart whose S context takes the device interrupts (the boot hart).
-    nonisolated(unsafe) static var target = 0
+    /// The boot hart's index: it takes the sources whose hart is not up yet.
+    nonisolated(unsafe) static var bootHart = 0
+    /// Harts whose S context Rumkv set up (OpenSBI will not clear it again).
+    nonisolated(unsafe) static var ready: UInt64 = 0
+    /// The hart each routed source should interrupt, -1 when not routed.
+    nonisolated(unsafe) static var affinity: InlineArray<64, Int8> = .init(repeating: -1)
     nonisolated(unsafe) static var guests: InlineArray<8, VirtualPLIC> = .init(repeating: VirtualPLIC())
 
     static let vbase: UInt64 = 0x0C00_0000
     static let vsize: UInt64 = 0x0060_0000
 
-    /// Finds the PLIC and its S-mode contexts in the device tree; device
-    /// interrupts will go to hart index `target`.
-    static func discover(_ dt: DeviceTree, target t: Int) {
-        target = t & 7
+    /// Finds the PLIC and its S-mode contexts in the device tree; runs on the boot hart.
+    static func discover(_ dt: DeviceTree, bootHart h: Int) {
+        bootHart = h & 7
+        ready = 1 << UInt64(bootHart)
         _ = try? dt.walk { node in
             guard dt.property(node, "compatible")?.containsString("riscv,plic0") ?? false,
                   let reg = dt.property(node, "reg"), let b = reg.number(at: 0, cells: node.addressCells),
@@ -79,19 +80,54 @@ enum PLIC {
     static func enableWord(_ ctx: UInt64, _ irq: UInt32) -> UInt64 { base + 0x2000 + 0x80 * ctx + UInt64(irq / 32) * 4 }
     static func claimRegister(_ ctx: UInt64) -> UInt64 { base + 0x20_0004 + 0x1000 * ctx }
 
-    static func setEnabled(_ irq: UInt32, _ on: Bool) {
-        guard base != 0, irq > 0, irq < 1024 else { return }
-        let w = enableWord(sContext[target], irq)
+    /// The hart whose context source `irq` uses now.
+    static func hart(_ irq: UInt32) -> Int {
+        let h = Int(affinity[Int(irq)])
+        return h >= 0 && ready & (1 << UInt64(h)) != 0 ? h : bootHart
+    }
+
+    static func isEnabled(_ irq: UInt32, hart h: Int) -> Bool {
+        rv_mmio_read32(enableWord(sContext[h], irq)) & (UInt32(1) << (irq % 32)) != 0
+    }
+
+    static func setEnabled(_ irq: UInt32, _ on: Bool, hart h: Int) {
+        let w = enableWord(sContext[h], irq)
         let bit = UInt32(1) << (irq % 32)
         let old = rv_mmio_read32(w)
         rv_mmio_write32(w, on ? old | bit : old & ~bit)
     }
 
-    static func route(_ irq: UInt32, _ on: Bool) {
+    /// Unmasks or masks a routed source (lock held).
+    static func setEnabled(_ irq: UInt32, _ on: Bool) {
         guard base != 0, irq > 0, irq < 64 else { return }
-        rv_mmio_write32(base + 4 * UInt64(irq), on ? 1 : 0)      // priority
-        rv_mmio_write32(base + 0x20_0000 + 0x1000 * sContext[target], 0)   // the target's S threshold
-        setEnabled(irq, on)
+        setEnabled(irq, on, hart: hart(irq))
+    }
+
+    static func route(_ irq: UInt32, _ on: Bool, hart h: Int) {
+        guard base != 0, irq > 0, irq < 64 else { return }
+        if on {
+            affinity[Int(irq)] = Int8(h >= 0 && h < 8 ? h : bootHart)
+            rv_mmio_write32(base + 4 * UInt64(irq), 1)                               // priority
+            rv_mmio_write32(base + 0x20_0000 + 0x1000 * sContext[hart(irq)], 0)      // threshold
+            setEnabled(irq, true)
+        } else {
+            setEnabled(irq, false)
+            rv_mmio_write32(base + 4 * UInt64(irq), 0)
+            affinity[Int(irq)] = -1
+        }
+    }
+
+    /// Hart `h` runs Rumkv now (after OpenSBI's start of it): the sources meant
+    /// for it move from the boot hart to its context, masked or not as they were.
+    static func hartReady(_ h: Int) {
+        guard base != 0, h >= 0, h < 8, ready & (1 << UInt64(h)) == 0 else { return }
+        rv_mmio_write32(base + 0x20_0000 + 0x1000 * sContext[h], 0)
+        ready |= 1 << UInt64(h)
+        for irq in UInt32(1)..<64 where Int(affinity[Int(irq)]) == h && h != bootHart {
+            let on = isEnabled(irq, hart: bootHart)
+            setEnabled(irq, false, hart: bootHart)
+            setEnabled(irq, on, hart: h)
+        }
     }
 
     /// Claims every pending source on this hart's context and forwards it. Lock held.
@@ -126,8 +162,8 @@ enum PLIC {
 extension RISCV64 {
     public static var virtualInterruptControllerBase: UInt64 { PLIC.vbase }
 
-    public static func routeInterrupt(_ irq: UInt32, enabled: Bool) {
-        PLIC.route(irq, enabled)
+    public static func routeInterrupt(_ irq: UInt32, enabled: Bool, hart: Int) {
+        PLIC.route(irq, enabled, hart: hart)
     }
 
     public static func resetVirtualInterrupts(guest g: Int) {

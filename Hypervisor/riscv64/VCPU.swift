@@ -205,6 +205,7 @@ func rumkvSecondaryMain(_ hartID: UInt64) -> Never {
     rv_write_tp(UInt64(index))
     RISCV64.prepareHart()
     BigLock.acquire()
+    PLIC.hartReady(index)
     m.pointee.hartOnline[index] = true
     BigLock.release()
     Scheduler<RISCV64>.runHart(index)

@@ -21,4 +21,22 @@ final class BenchTests: XCTestCase {
         XCTAssertLessThanOrEqual(r.restartMicros, 2000, "blink recovery within 2 ms of guest time")
         XCTAssertLessThanOrEqual(r.imageLoadBytes, 128 * 1024, "hypervisor image target")
     }
+
+    /// The device and channel phases: every number was measured, the demo kept order,
+    /// and delivery stays within a bound that catches a regression to polling or timeouts.
+    func testDeviceAndChannelBenchmarks() throws {
+        try requireEmulator(.riscv64)
+        let builder = try Builder(root: TestImages.root)
+        let r = try Bench.runIO(builder, .riscv64, try TestImages.images(.riscv64))
+        print(r.report)
+        XCTAssertEqual(r.deliveries, 16, "one interrupt per request of the interrupt pass")
+        XCTAssertGreaterThan(r.deliveryMeanInstructions, 100, "the delivery went through the hypervisor and the guest")
+        XCTAssertLessThanOrEqual(r.deliveryMeanInstructions, 20_000, "device interrupt delivery")
+        XCTAssertGreaterThan(r.notifyToHandlerInstructions, 0)
+        XCTAssertTrue(r.pingPongInOrder, "1000 packets each way, in order")
+        XCTAssertGreaterThan(r.doorbellRoundTripTicks, 0)
+        XCTAssertLessThanOrEqual(r.doorbellRoundTripTicks, 500, "doorbell round trip within 50 us of guest time")
+        XCTAssertGreaterThan(r.packetsPerSecondDoorbell, 0)
+        XCTAssertGreaterThan(r.packetsPerSecondPolling, 0)
+    }
 }

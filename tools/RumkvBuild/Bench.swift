@@ -1,11 +1,14 @@
 // Bench: Rumkv's benchmark run (`rumkv bench`).
 //
 // Boots the hypervisor under QEMU with -icount shift=0, where the retired-
-// instruction counter and guest time are deterministic, with the partition
-// configs/bench/<arch>.toml: a guest that measures hypercall and timer costs
+// instruction counter and guest time are deterministic. Two partitions:
+// configs/bench/<arch>.toml, a guest that measures hypercall and timer costs
 // from inside (Guest/Kernel/Bench.swift) and one that crashes in every
-// instance so the hypervisor's restart latency can be read. Prints numbers;
-// nothing here judges them.
+// instance so the hypervisor's restart latency can be read; and
+// configs/bench/<arch>-io.toml, the device and channel phases (virtio-blk
+// interrupt delivery, then the doorbell round trip and channel throughput),
+// run one after the other so no busy guest shares the machine with the one
+// being measured. Prints numbers; nothing here judges them.
 
 import Foundation
 
@@ -28,6 +31,36 @@ public struct BenchResult: Sendable {
             hypervisor image (loaded bytes):           \(imageLoadBytes) bytes (\(imageLoadBytes / 1024) KiB)
             hypervisor memory incl. bss and stack:     \(imageMemoryBytes) bytes
             """
+    }
+}
+
+/// The device and channel numbers (instructions are QEMU's global -icount, all harts).
+public struct IOBenchResult: Sendable {
+    /// Hypervisor taking the physical interrupt to the owner claiming it (`devices`).
+    public var deliveryMeanInstructions: UInt64 = 0
+    public var deliveryMaxInstructions: UInt64 = 0
+    public var deliveries: UInt64 = 0
+    /// The guest's view: its notify to its handler, median (includes QEMU's I/O).
+    public var notifyToHandlerInstructions: UInt64 = 0
+    /// Median of 64, in 10 MHz ticks of guest time. (The guest's instret samples are
+    /// printed too, but QEMU 7.2 sometimes returns the same instret across a round
+    /// trip under -icount; guest time is the same clock, 1 instruction = 1 ns.)
+    public var doorbellRoundTripTicks: UInt64 = 0
+    public var packetsPerSecondPolling: UInt64 = 0
+    public var packetsPerSecondDoorbell: UInt64 = 0
+    public var doorbellsPer4096Doorbell: UInt64 = 0
+    public var doorbellsPer4096Polling: UInt64 = 0
+    /// ping's demo line: 1000 packets each way, in order.
+    public var pingPongInOrder = false
+
+    public var report: String {
+        """
+        device interrupt delivery (take -> claim):  \(deliveryMeanInstructions) instructions mean, \(deliveryMaxInstructions) max, \(deliveries) interrupts
+        blk notify -> guest handler (median):      \(notifyToHandlerInstructions) instructions (includes QEMU's I/O)
+        doorbell round trip (ping -> pong -> ping): \(String(format: "%.1f", Double(doorbellRoundTripTicks) / 10)) us guest time (\(doorbellRoundTripTicks) ticks; 1 instruction = 1 ns)
+        channel throughput with doorbells:         \(packetsPerSecondDoorbell) packets/s guest time, \(doorbellsPer4096Doorbell) doorbells per 4096 packets
+        channel throughput polling:                \(packetsPerSecondPolling) packets/s guest time, \(doorbellsPer4096Polling) doorbells per 4096 packets
+        """
     }
 }
 
@@ -56,12 +89,7 @@ public enum Bench {
             text = try s.expect("[detached]", timeout: 30).replacingOccurrences(of: "\r", with: "")
             try s.expect("rumkv> ", timeout: 30)
         }
-        func value(_ key: String) -> UInt64 {
-            for line in text.components(separatedBy: "\n") where line.hasPrefix("BENCH \(key)=") {
-                return UInt64(line.dropFirst("BENCH \(key)=".count)) ?? 0
-            }
-            return 0
-        }
+        func value(_ key: String) -> UInt64 { Self.value(text, key) }
         r.nullCallInstructions = value("null_call_instructions")
         r.timerSetInstructions = value("timer_set_instructions")
         r.timerWakeTicks = value("timer_wake_ticks")
@@ -73,6 +101,68 @@ public enum Bench {
         (r.imageLoadBytes, r.imageMemoryBytes) = try loadSize(images.hypervisor)
         s.send("shutdown\r")
         return r
+    }
+
+    /// The device and channel phases, with the `<arch>-io` partition on three harts.
+    public static func runIO(_ builder: Builder, _ arch: Arch, _ images: Images) throws -> IOBenchResult {
+        guard arch == .riscv64 else { throw BuildError("device and channel benchmarks run on riscv64 so far") }
+        var o = EmulatorOptions()
+        o.smp = 3
+        o.icount = true
+        let prepared = try builder.prepareBundle(
+            config: builder.root.appendingPathComponent("configs/bench/\(arch.rawValue)-io.toml"), images: images, arch: arch)
+        o.bundle = prepared.url
+        o.extra = prepared.emulatorArguments
+        let s = try ConsoleSession.boot(arch, images, options: o)
+        defer { s.terminate() }
+        try s.expect("rumkv> ", timeout: 120)
+        var r = IOBenchResult()
+        // Phase 1: the disk guest alone.
+        let disk = try backlog(s, "disk", until: "BENCH blk_interrupt_latency_ticks=", timeout: 180)
+        r.notifyToHandlerInstructions = value(disk, "blk_interrupt_latency_instructions")
+        let devices = try s.command("devices", timeout: 30).replacingOccurrences(of: "\r", with: "")
+        if let row = devices.split(separator: "\n").map({ $0.split(separator: " ") }).first(where: { $0.first == "blk0" }),
+           row.count >= 7 {
+            r.deliveries = UInt64(row[5]) ?? 0
+            let mm = row[6].split(separator: "/")
+            if mm.count == 2 { r.deliveryMeanInstructions = UInt64(mm[0]) ?? 0; r.deliveryMaxInstructions = UInt64(mm[1]) ?? 0 }
+        }
+        // Phase 2: the channel, with the disk guest gone.
+        for step in ["stop disk", "start pong", "start ping"] {
+            let reply = try s.command(step, timeout: 60)
+            guard !reply.contains("error") else { throw BuildError("`\(step)` failed: \(reply)") }
+        }
+        let ping = try backlog(s, "ping", until: "BENCH channel_doorbells_per_4096_packets_polling=", timeout: 300)
+        r.pingPongInOrder = ping.contains("channel 0 ping: sent 1000, received 1000 pongs, in order")
+        r.doorbellRoundTripTicks = value(ping, "doorbell_roundtrip_ticks")
+        r.packetsPerSecondPolling = value(ping, "channel_packets_per_second_polling")
+        r.packetsPerSecondDoorbell = value(ping, "channel_packets_per_second_doorbell")
+        r.doorbellsPer4096Doorbell = value(ping, "channel_doorbells_per_4096_packets_doorbell")
+        r.doorbellsPer4096Polling = value(ping, "channel_doorbells_per_4096_packets_polling")
+        s.send("shutdown\r")
+        return r
+    }
+
+    /// Attaches to `guest`'s console once and reads (backlog, then live output)
+    /// through the line holding `marker`, then detaches. One attach: console
+    /// traffic while a benchmark runs would land in its numbers.
+    static func backlog(_ s: ConsoleSession, _ guest: String, until marker: String, timeout: TimeInterval) throws -> String {
+        s.send("console \(guest)\r")
+        try s.expect("Ctrl-] returns to rumkv>]", timeout: 30)
+        var text = try s.expect(marker, timeout: timeout)
+        text += try s.expect("\n", timeout: 30)
+        s.send("\u{1D}")
+        try s.expect("[detached]", timeout: 30)
+        try s.expect("rumkv> ", timeout: 30)
+        return text.replacingOccurrences(of: "\r", with: "")
+    }
+
+    /// The number of the guest's `BENCH key=N` line in `text` (0 if missing).
+    static func value(_ text: String, _ key: String) -> UInt64 {
+        for line in text.components(separatedBy: "\n") where line.hasPrefix("BENCH \(key)=") {
+            return UInt64(line.dropFirst("BENCH \(key)=".count)) ?? 0
+        }
+        return 0
     }
 
     /// Bytes of the image's PT_LOAD segments in the file, and in memory (ELF64 little-endian).

@@ -6,7 +6,7 @@ import RumkvBuild
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench",
-        abstract: "Measure hypercall, timer and restart costs under QEMU -icount (deterministic).")
+        abstract: "Measure hypercall, timer, restart, device interrupt and channel costs under QEMU -icount (deterministic).")
 
     @Option(help: "Architecture (riscv64 hosts guests so far).")
     var arch: String = "riscv64"
@@ -17,5 +17,6 @@ struct BenchCommand: ParsableCommand {
         let images = try builder.build(a, variant: .release)
         print("rumkv bench (\(a.rawValue), QEMU -icount shift=0)")
         print(try Bench.run(builder, a, images).report)
+        print(try Bench.runIO(builder, a, images).report)
     }
 }

@@ -7,7 +7,8 @@
 import RumABI
 
 public enum GuestState: UInt8 {
-    case stopped, running, paused, crashed, refused
+    /// `starting`: being built (RAM reserved and filled outside the lock, not yet runnable).
+    case stopped, running, paused, crashed, refused, starting
 
     public var label: StaticString {
         switch self {
@@ -16,6 +17,7 @@ public enum GuestState: UInt8 {
         case .paused: "paused"
         case .crashed: "crashed"
         case .refused: "refused"
+        case .starting: "starting"
         }
     }
 }
@@ -51,6 +53,11 @@ public struct GuestRecord {
     public var bodySize: UInt64 = 0
     /// Why the image was refused, when state == .refused.
     public var refusal: ImageRefusal? = nil
+    /// While .starting: the hart filling its memory, -1 until a hart claims it.
+    public var builder = -1
+    /// The new instance runs next on the hart that builds it (blink recovery);
+    /// false for a crash loop (an instance that died within 10 ms).
+    public var blink = false
     public init() {}
 
     public var ramSize: UInt64 { config.memory_size }

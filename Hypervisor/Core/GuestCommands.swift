@@ -81,14 +81,24 @@ enum GuestCommands<A: GuestHosting> {
             BigLock.release(); refusedLine(g); return
         }
         guard st == .stopped || st == .crashed, m.pointee.pending[g] == .none else {
-            BigLock.release(); fail(g, st == .paused ? "is paused (use resume)" : "is already running"); return
+            BigLock.release()
+            fail(g, st == .paused ? "is paused (use resume)" : st == .starting ? "is starting" : "is already running")
+            return
         }
         m.pointee.destroy(g)
-        do { try m.pointee.create(g) } catch {
+        let job: GuestBuild
+        do { job = try m.pointee.reserve(g, builder: A.currentHart()) } catch {
             BigLock.release()
             if error == .refused { refusedLine(g) } else { fail(g, error.reason) }
             return
         }
+        BigLock.release()
+        job.fill()                              // outside the lock: the other harts keep running
+        BigLock.acquire()
+        do { try m.pointee.finish(g) } catch {
+            BigLock.release(); fail(g, error.reason); return
+        }
+        m.pointee.settle(g)
         BigLock.release()
         done(g, "started")
     }
@@ -116,7 +126,7 @@ enum GuestCommands<A: GuestHosting> {
 
     static func stop(_ g: Int) {
         let st = M.shared.pointee.guests[g].state
-        guard st == .running || st == .paused || st == .crashed else { fail(g, "is already stopped"); return }
+        guard st == .running || st == .paused || st == .crashed || st == .starting else { fail(g, "is already stopped"); return }
         if st == .crashed && M.shared.pointee.guests[g].ramHost == 0 {
             M.shared.pointee.guests[g].state = .stopped; done(g, "stopped"); return
         }
@@ -130,7 +140,8 @@ enum GuestCommands<A: GuestHosting> {
             start(g); return
         }
         guard requestAndSettle(g, .restart) else { fail(g, LifecycleError.busy.reason); return }
-        if M.shared.pointee.guests[g].state == .running { done(g, "restarted") } else { fail(g, LifecycleError.outOfMemory.reason) }
+        let now = M.shared.pointee.guests[g].state
+        if now == .running || now == .starting { done(g, "restarted") } else { fail(g, LifecycleError.outOfMemory.reason) }
     }
 
     /// Makes every hart running guest `g` leave it now. Lock held.

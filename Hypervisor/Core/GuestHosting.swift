@@ -25,6 +25,9 @@ public protocol GuestHosting: Architecture {
     /// Index of the calling hart/CPU (0-based, < Platform.cpuCount).
     static func currentHart() -> Int
 
+    /// The retired-instruction counter (deterministic under QEMU -icount).
+    static func instructionsRetired() -> UInt64
+
     /// Builds stage-2 tables for a guest; nil if out of memory.
     static func stage2Create(_ pages: inout PageAllocator, vmid: UInt16, ramHost: UInt64, ramSize: UInt64,
                              sysTableHost: UInt64) -> Stage2?

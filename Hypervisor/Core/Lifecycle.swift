@@ -25,10 +25,40 @@ public enum LifecycleError: Error {
     }
 }
 
+/// What phase 2 of a guest's creation copies, taken under the lock in phase 1.
+public struct GuestBuild {
+    public var ram: UInt64 = 0
+    public var ramSize: UInt64 = 0
+    public var body: UInt64 = 0
+    public var bodySize: UInt64 = 0
+    public var storeFrom: UInt64 = 0
+    public var storeTo: UInt64 = 0
+    public var storeSize: UInt64 = 0
+    public init() {}
+
+    /// Phase 2, without the lock: the pages are reserved and nothing maps them yet.
+    public func fill() {
+        zeroPhysical(ram, bytes: ramSize)
+        copyPhysical(to: ram, from: body, bytes: bodySize)
+        if storeSize > 0 { copyPhysical(to: storeTo, from: storeFrom, bytes: storeSize) }
+    }
+}
+
 extension Machine {
-    /// Creates guest `g` from its pristine image and makes vCPU 0 runnable.
-    /// Caller holds the lock.
+    /// Creates guest `g` from its pristine image and makes vCPU 0 runnable,
+    /// all three phases with the lock held (boot, before other harts run).
     public mutating func create(_ g: Int) throws(LifecycleError) {
+        let b = try reserve(g, builder: A.currentHart())
+        b.fill()
+        try finish(g)
+    }
+
+    /// Phase 1 of creation, lock held: checks the image (once per boot),
+    /// allocates RAM and the SysTable page. The guest is then `.starting`:
+    /// `builder` (or, if -1, the first hart that claims it) fills its RAM
+    /// without the lock (`GuestBuild.fill`) and calls `finish`. Zeroing and
+    /// copying megabytes under the lock would stall every other hart.
+    public mutating func reserve(_ g: Int, builder: Int) throws(LifecycleError) -> GuestBuild {
         guard guests[g].ramHost == 0 else { throw .notStopped }
         if guests[g].bodyAddress == 0 {
             switch ImageCheck.verify(address: guests[g].imageAddress, size: UInt64(guests[g].config.image_size), arch: A.nplArch) {
@@ -52,24 +82,62 @@ extension Machine {
         guard let st = pages.allocateZeroed(pages: 1) else {
             pages.free(ram, pages: ramPages); throw .outOfMemory
         }
-        zeroPhysical(ram, bytes: guests[g].ramSize)
-        copyPhysical(to: ram, from: guests[g].bodyAddress, bytes: guests[g].bodySize)
-        let store = storePages(g) * PageAllocator.pageSize
-        if store > 0 {
-            copyPhysical(to: ram + guests[g].ramSize - store, from: bundle.base + UInt64(guests[g].config.store_offset),
-                         bytes: UInt64(guests[g].config.store_size))
-        }
-        guard var s2 = A.stage2Create(&pages, vmid: UInt16(g + 1), ramHost: ram, ramSize: guests[g].ramSize,
-                                      sysTableHost: st) else {
-            pages.free(ram, pages: ramPages); pages.free(st, pages: 1); throw .outOfMemory
-        }
         guests[g].ramHost = ram
         guests[g].sysTableHost = st
+        guests[g].state = .starting
+        guests[g].builder = builder
+        return building(g)
+    }
+
+    /// The copy job of a `.starting` guest.
+    public mutating func building(_ g: Int) -> GuestBuild {
+        var b = GuestBuild()
+        b.ram = guests[g].ramHost
+        b.ramSize = guests[g].ramSize
+        b.body = guests[g].bodyAddress
+        b.bodySize = guests[g].bodySize
+        let store = storePages(g) * PageAllocator.pageSize
+        if store > 0 {
+            b.storeTo = b.ram + b.ramSize - store
+            b.storeFrom = bundle.base + UInt64(guests[g].config.store_offset)
+            b.storeSize = UInt64(guests[g].config.store_size)
+        }
+        return b
+    }
+
+    /// A `.starting` guest nobody builds yet whose vCPU 0 may run on hart `h`,
+    /// now claimed by `h` (a hart pinned to another guest never builds it). Lock held.
+    public mutating func claimBuild(_ h: Int) -> Int? {
+        for k in 0..<vcpuCount where vcpus[k].index == 0 && vcpus[k].hartMask & (1 << UInt64(h)) != 0 {
+            let g = vcpus[k].guest
+            guard guests[g].state == .starting, guests[g].builder < 0 else { continue }
+            guests[g].builder = h
+            return g
+        }
+        return nil
+    }
+
+    /// Phase 3 of creation, lock held, after `fill`: stage-2 tables, SysTable,
+    /// devices and channels, vCPU 0 runnable. On failure the reserved memory
+    /// is freed and the guest is `.crashed` (out of memory).
+    public mutating func finish(_ g: Int) throws(LifecycleError) {
+        guard guests[g].state == .starting else { throw .notStopped }
+        let ram = guests[g].ramHost, st = guests[g].sysTableHost
+        guests[g].builder = -1
+        guard var s2 = A.stage2Create(&pages, vmid: UInt16(g + 1), ramHost: ram, ramSize: guests[g].ramSize,
+                                      sysTableHost: st) else {
+            pages.free(ram, pages: Int(guests[g].ramSize / PageAllocator.pageSize)); pages.free(st, pages: 1)
+            guests[g].ramHost = 0
+            guests[g].sysTableHost = 0
+            guests[g].state = .crashed
+            throw .outOfMemory
+        }
         fillSysTable(g)
         let table = UnsafeMutablePointer<SysTable>(bitPattern: UInt(st))!
         guard attachDevices(g, &s2), attachChannels(g, &s2, table) else {
             stage2[g] = s2
             destroy(g)
+            guests[g].state = .crashed
             throw .outOfMemory
         }
         stage2[g] = s2
@@ -81,7 +149,6 @@ extension Machine {
         if guests[g].restarts > 0 || guests[g].lastFault.valid { markRestart(g) }
         guests[g].state = .running
         guests[g].startedAt = A.counter()
-        pending[g] = .none
     }
 
     /// Pages at the top of guest RAM that hold the payload store.
@@ -161,11 +228,18 @@ extension Machine {
 
     /// Finishes a pending action once no vCPU of `g` is on a CPU. Returns
     /// true if something was done. Caller holds the lock.
+    /// A guest being built is left alone until `finish`; its builder settles
+    /// it then. A restart only reserves the new instance (phase 1): a hart's
+    /// scheduler loop fills and finishes it (Scheduler.build).
     @discardableResult
     public mutating func settle(_ g: Int) -> Bool {
-        guard pending[g] != .none, !anyRunning(g) else { return false }
+        guard pending[g] != .none, !anyRunning(g), guests[g].state != .starting else { return false }
         let action = pending[g]
         pending[g] = .none
+        // Blink priority for the new instance, unless the old one died within
+        // 10 ms: a crash loop must not starve the others (plain round robin).
+        let ranFor = A.counter() &- guests[g].startedAt
+        guests[g].blink = ranFor > A.counterFrequency / 100
         destroy(g)
         switch action {
         case .none:
@@ -175,13 +249,13 @@ extension Machine {
         case .restart:
             guests[g].state = .stopped
             guests[g].restarts += 1
-            try? create(g)
+            _ = try? reserve(g, builder: -1)
         case .crash:
             let policy = guests[g].config.restart_policy
             if policy == RUM_RESTART_ON_CRASH || policy == RUM_RESTART_ALWAYS {
                 guests[g].restarts += 1
                 do {
-                    try create(g)
+                    _ = try reserve(g, builder: -1)
                     guests[g].awaitingFirstOutput = true
                 } catch {
                     guests[g].state = .crashed

@@ -45,7 +45,7 @@ public struct PageAllocator {
             var a = (r.base + page - 1) & ~(page - 1)
             while a + page <= r.end {
                 if a < mapAt || a >= mapEnd {
-                    mark(Int((a - start) / page), false)
+                    mark(Int((a - start) / page), 1, used: false)
                     freePages += 1
                 }
                 a += page
@@ -70,15 +70,67 @@ public struct PageAllocator {
 
     func isUsed(_ i: Int) -> Bool { bitmap![i / 64] & (1 << UInt64(i % 64)) != 0 }
 
-    mutating func mark(_ i: Int, _ used: Bool) {
-        if used { bitmap![i / 64] |= 1 << UInt64(i % 64) } else { bitmap![i / 64] &= ~(1 << UInt64(i % 64)) }
+    /// The bits of word `w` that pages `i..<end` cover, and how many pages that is.
+    static func span(_ i: Int, _ end: Int) -> (word: Int, mask: UInt64, pages: Int) {
+        let bit = i % 64, n = min(64 - bit, end - i)
+        let ones: UInt64 = n == 64 ? ~0 : (1 << UInt64(n)) - 1
+        return (i / 64, ones << UInt64(bit), n)
+    }
+
+    /// The first used page in `first..<first + count`, if any (a word at a time).
+    func firstUsed(_ first: Int, _ count: Int) -> Int? {
+        var i = first
+        let end = first + count
+        while i < end {
+            let s = Self.span(i, end)
+            let used = bitmap![s.word] & s.mask
+            if used != 0 { return s.word * 64 + used.trailingZeroBitCount }
+            i += s.pages
+        }
+        return nil
+    }
+
+    /// The first free page at or after `i` (pageCount if none).
+    func firstFree(from start: Int) -> Int {
+        var i = start
+        while i < pageCount {
+            let s = Self.span(i, pageCount)
+            let free = ~bitmap![s.word] & s.mask
+            if free != 0 { return s.word * 64 + free.trailingZeroBitCount }
+            i += s.pages
+        }
+        return pageCount
+    }
+
+    /// Whether every page in `first..<first + count` is used.
+    func allUsed(_ first: Int, _ count: Int) -> Bool {
+        var i = first
+        let end = first + count
+        while i < end {
+            let s = Self.span(i, end)
+            if ~bitmap![s.word] & s.mask != 0 { return false }
+            i += s.pages
+        }
+        return true
+    }
+
+    mutating func mark(_ first: Int, _ count: Int, used: Bool) {
+        var i = first
+        let end = first + count
+        while i < end {
+            let s = Self.span(i, end)
+            if used { bitmap![s.word] |= s.mask } else { bitmap![s.word] &= ~s.mask }
+            i += s.pages
+        }
     }
 
     /// Allocates `pages` contiguous pages whose physical address is a multiple
-    /// of `align` bytes (a power of two >= 4 KiB). Memory is not zeroed.
+    /// of `align` bytes (a power of two >= 4 KiB). Memory is not zeroed. First
+    /// fit; the bitmap is scanned a word (64 pages) at a time.
+    @inline(never)
     public mutating func allocate(pages: Int, align: UInt64 = 4096) -> UInt64? {
         guard pages > 0, pages <= freePages, bitmap != nil, align.nonzeroBitCount == 1 else { return nil }
-        var i = 0
+        var i = firstFree(from: 0)
         while i + pages <= pageCount {
             let address = base + UInt64(i) * PageAllocator.pageSize
             if address & (align - 1) != 0 {
@@ -86,19 +138,19 @@ public struct PageAllocator {
                 i = Int((aligned - base) / PageAllocator.pageSize)
                 continue
             }
-            var run = 0
-            while run < pages && !isUsed(i + run) { run += 1 }
-            if run == pages {
-                for k in 0..<pages { mark(i + k, true) }
-                freePages -= pages
-                return address
+            if let used = firstUsed(i, pages) {
+                i = firstFree(from: used + 1)
+                continue
             }
-            i += run + 1
+            mark(i, pages, used: true)
+            freePages -= pages
+            return address
         }
         return nil
     }
 
     /// Like `allocate`, but takes the highest fitting range at or above `minimum`.
+    @inline(never)
     public mutating func allocateHigh(pages: Int, align: UInt64, minimum: UInt64) -> UInt64? {
         guard pages > 0, pages <= freePages, bitmap != nil, align.nonzeroBitCount == 1, pageCount >= pages else { return nil }
         var top = base + UInt64(pageCount) * PageAllocator.pageSize
@@ -107,10 +159,8 @@ public struct PageAllocator {
             let address = (top - UInt64(pages) * PageAllocator.pageSize) & ~(align - 1)
             guard address >= base, address >= minimum else { return nil }
             let first = Int((address - base) / PageAllocator.pageSize)
-            var free = true
-            for k in 0..<pages where isUsed(first + k) { free = false; break }
-            if free {
-                for k in 0..<pages { mark(first + k, true) }
+            if firstUsed(first, pages) == nil {
+                mark(first, pages, used: true)
                 freePages -= pages
                 return address
             }
@@ -121,17 +171,18 @@ public struct PageAllocator {
     /// Returns pages obtained from `allocate`. Refuses (returns false) ranges
     /// outside the pool or pages that are not allocated, without changing anything.
     @discardableResult
+    @inline(never)
     public mutating func free(_ address: UInt64, pages: Int) -> Bool {
         guard bitmap != nil, pages > 0, address >= base, address & (PageAllocator.pageSize - 1) == 0 else { return false }
         let first = Int((address - base) / PageAllocator.pageSize)
-        guard first + pages <= pageCount else { return false }
-        for k in 0..<pages where !isUsed(first + k) { return false }
-        for k in 0..<pages { mark(first + k, false) }
+        guard first + pages <= pageCount, allUsed(first, pages) else { return false }
+        mark(first, pages, used: false)
         freePages += pages
         return true
     }
 
     /// Allocates and zeroes pages.
+    @inline(never)
     public mutating func allocateZeroed(pages: Int, align: UInt64 = 4096) -> UInt64? {
         guard let a = allocate(pages: pages, align: align) else { return nil }
         zeroPhysical(a, bytes: UInt64(pages) * PageAllocator.pageSize)

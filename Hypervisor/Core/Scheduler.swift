@@ -52,6 +52,11 @@ public enum Scheduler<A: GuestHosting> {
         while true {
             if h == 0 { ConsoleService<A>.poll() }
             BigLock.acquire()
+            if let g = m.pointee.claimBuild(h) {
+                BigLock.release()
+                build(g, hart: h)
+                continue
+            }
             let now = A.counter()
             let picked = m.pointee.pick(h, now: now)
             let wake = picked == nil ? m.pointee.nextWake(h) : 0
@@ -71,6 +76,30 @@ public enum Scheduler<A: GuestHosting> {
         }
     }
 
+    /// Phases 2 and 3 of creating guest `g`, claimed by hart `h`: its memory is
+    /// filled without the lock, then it is finished under the lock. With blink
+    /// priority its vCPU 0 runs next here, if it may run on this hart.
+    static func build(_ g: Int, hart h: Int) {
+        let m = M.shared
+        BigLock.acquire()
+        let job = m.pointee.building(g)
+        BigLock.release()
+        job.fill()
+        BigLock.acquire()
+        do {
+            try m.pointee.finish(g)
+            for k in 0..<m.pointee.vcpuCount where m.pointee.vcpus[k].guest == g && m.pointee.vcpus[k].index == 0 {
+                if m.pointee.guests[g].blink && m.pointee.vcpus[k].hartMask & (1 << UInt64(h)) != 0 {
+                    m.pointee.lastPicked[h] = (k + m.pointee.vcpuCount - 1) % m.pointee.vcpuCount
+                } else {
+                    m.pointee.kick(k)     // another hart runs it
+                }
+            }
+        } catch {}
+        m.pointee.settle(g)               // a stop or restart asked for while it was built
+        BigLock.release()
+    }
+
     /// Runs vCPU slot `k` on hart `h` until its slice ends or it blocks.
     static func runSlice(_ k: Int, hart h: Int, until sliceEnd: UInt64) {
         let m = M.shared
@@ -86,14 +115,7 @@ public enum Scheduler<A: GuestHosting> {
                 && m.pointee.guests[g].state == .running && m.pointee.pending[g] == .none
             if !keepGoing || A.counter() >= sliceEnd {
                 m.pointee.vcpus[k].runningOn = -1
-                let ranFor = A.counter() &- m.pointee.guests[g].startedAt
-                if m.pointee.settle(g) && m.pointee.guests[g].state == .running
-                    && ranFor > A.counterFrequency / 100 {
-                    // Blink recovery: the new instance runs next on this hart, unless
-                    // the old one died within 10 ms (a crash loop must not starve
-                    // the others; it gets plain round robin).
-                    m.pointee.lastPicked[h] = (k + m.pointee.vcpuCount - 1) % m.pointee.vcpuCount
-                }
+                m.pointee.settle(g)       // a restart is built next, by this hart's loop
                 BigLock.release()
                 return
             }

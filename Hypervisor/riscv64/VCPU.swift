@@ -22,6 +22,8 @@ extension RISCV64: GuestHosting {
 
     public static func currentHart() -> Int { Int(rv_read_tp()) }
 
+    public static func instructionsRetired() -> UInt64 { rv_read_instret() }
+
     public static var nplArch: UInt8 { UInt8(RUM_NPL_ARCH_RISCV64) }
 
     public static func stage2Create(_ pages: inout PageAllocator, vmid: UInt16, ramHost: UInt64, ramSize: UInt64,

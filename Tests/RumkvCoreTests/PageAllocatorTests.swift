@@ -83,4 +83,51 @@ final class PageAllocatorTests: XCTestCase {
         XCTAssertGreaterThan(pages.count, 3500)
         XCTAssertLessThanOrEqual(pages.count, 3584)
     }
+
+    /// The word-at-a-time bitmap agrees with a page-by-page model over thousands of
+    /// random allocations (sizes 1...700 pages, 4 KiB to 2 MiB alignment, both ends) and frees.
+    func testAgreesWithAPageByPageModel() {
+        let a = Arena(megabytes: 16)
+        var p = PageAllocator(pool: PhysicalRange(base: a.base, size: a.size))
+        let base = p.base, count = p.pageCount
+        var used = [Bool](repeating: false, count: count)
+        func modelFirstFit(_ n: Int, _ align: UInt64) -> Int? {
+            var i = 0
+            while i + n <= count {
+                let address = base + UInt64(i) * 4096
+                if address % align != 0 { i = Int(((address + align - 1) / align * align - base) / 4096); continue }
+                if let u = (i..<i + n).first(where: { used[$0] }) { i = u + 1; continue }
+                return i
+            }
+            return nil
+        }
+        var rng = SystemRandomNumberGenerator()
+        var live: [(UInt64, Int)] = []
+        for step in 0..<4000 {
+            if live.isEmpty || Int.random(in: 0..<5, using: &rng) < 3 {
+                let n = Int.random(in: 1...(step % 7 == 0 ? 700 : 40), using: &rng)
+                let align = UInt64(4096) << UInt64(Int.random(in: 0...9, using: &rng))
+                if Bool.random(using: &rng) {
+                    let expect = modelFirstFit(n, align)
+                    let got = p.allocate(pages: n, align: align)
+                    XCTAssertEqual(got.map { Int(($0 - base) / 4096) }, expect, "step \(step): \(n) pages aligned \(align)")
+                    if let got { live.append((got, n)); for k in 0..<n { used[Int((got - base) / 4096) + k] = true } }
+                } else if let got = p.allocateHigh(pages: n, align: align, minimum: base) {
+                    let first = Int((got - base) / 4096)
+                    XCTAssertFalse(used[first..<first + n].contains(true), "step \(step): high range overlaps")
+                    XCTAssertEqual(got % align, 0)
+                    live.append((got, n)); for k in 0..<n { used[first + k] = true }
+                }
+            } else {
+                let (addr, n) = live.remove(at: Int.random(in: 0..<live.count, using: &rng))
+                let after = Int((addr - base) / 4096) + n
+                if after >= count || !used[after] {
+                    XCTAssertFalse(p.free(addr + 4096, pages: n), "a range reaching a free page is refused")
+                }
+                XCTAssertTrue(p.free(addr, pages: n))
+                for k in 0..<n { used[Int((addr - base) / 4096) + k] = false }
+            }
+            XCTAssertEqual(p.freePages, used.filter { !$0 }.count, "step \(step)")
+        }
+    }
 }

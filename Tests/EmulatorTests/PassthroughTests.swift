@@ -88,6 +88,56 @@ final class PassthroughTests: XCTestCase {
         }
     }
 
+    /// A device whose owner is pinned to hart 1 interrupts hart 1: its source is routed to the
+    /// boot hart first (hart 1 is not up when autostart guests are created) and moves to hart 1
+    /// when it comes up (OpenSBI clears hart 1's enables as it starts it). Every interrupt arrives.
+    func testInterruptsFollowAnOwnerPinnedToTheSecondHart() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rumpk-pin-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let disk = Self.pattern(sectors: 16, seed: 0x1234)
+        try disk.write(to: dir.appendingPathComponent("disk.img"))
+        let config = dir.appendingPathComponent("pinned-disk.toml")
+        try """
+            [partition]
+            name = "pinned-disk"
+            arch = "riscv64"
+            harts = 2
+
+            [[guest]]
+            name = "disk"
+            image = "rumpk"
+            memory = "4M"
+            harts = [1]
+            pinned = true
+
+            [[guest]]
+            name = "other"
+            image = "rumpk"
+            memory = "2M"
+            harts = [0]
+
+            [[device]]
+            name = "blk0"
+            mmio = 0x10008000
+            irq = 8
+            guest = "disk"
+            qemu = "virtio-blk"
+            disk = "disk.img"
+            """.write(to: config, atomically: true, encoding: .utf8)
+        let s = try Self.boot(config)
+        defer { s.terminate() }
+        _ = try waitForBacklog(s, "disk", containing: "virtio-blk: read")
+        sleep(2)
+        let log = try s.backlog("disk")
+        XCTAssertEqual(guestLines(log), ["rumpk[disk]: ready (riscv64, abi 1, restarts 0)",
+                                         "rumpk[disk]: virtio-blk: read 16 sectors, fnv1a64 \(Self.hex(Self.fnv1a64(disk)))"],
+                       "both passes, every interrupt came")
+        let devices = try s.command("devices")
+        let row = try XCTUnwrap(Self.deviceRow(devices, "blk0"), devices)
+        XCTAssertEqual(Array(row.prefix(6)), ["blk0", "0x0010008000", "0x001000", "8", "disk", "16"], devices)
+    }
+
     /// rng works, and a guest reading the disk guest's device is stopped by a stage-2 fault.
     func testEntropyAndIsolationOfADeviceFromOtherGuests() throws {
         let (s, _) = try ConsoleSession.bootGuests("passthrough-isolation")

@@ -38,6 +38,8 @@ let package = Package(
                 sources: ["Decoders.swift"]),
         // libfdt, used only by host tests as the reference DTB reader.
         .systemLibrary(name: "CLibFDT", path: "Tests/CLibFDT"),
+        // Host tests only: writable views of the (host: empty) trusted-key table.
+        .systemLibrary(name: "CTrustedKeysHook", path: "Tests/CTrustedKeysHook"),
         // Image builder and emulator runner shared by the CLI and the tests.
         .target(name: "RumkvBuild", dependencies: ["RumABI", "RumNPL", "CSodium"], path: "tools/RumkvBuild"),
         .executableTarget(
@@ -48,7 +50,9 @@ let package = Package(
             ],
             path: "tools/rumkv"),
         .testTarget(name: "RumABITests", dependencies: ["RumABI", "CRumABI"], path: "Tests/RumABITests"),
-        .testTarget(name: "RumkvCoreTests", dependencies: ["RumkvCore", "CLibFDT"], path: "Tests/RumkvCoreTests"),
+        .testTarget(name: "RumkvCoreTests",
+                    dependencies: ["RumkvCore", "RumABI", "RumNPL", "RumkvBuild", "CSodium", "CLibFDT", "CTrustedKeysHook"],
+                    path: "Tests/RumkvCoreTests"),
         .testTarget(name: "RumCryptoTests", dependencies: ["RumCrypto", "RumNPL", "CSodium"], path: "Tests/RumCryptoTests"),
         .testTarget(name: "EmulatorTests", dependencies: ["RumkvBuild"], path: "Tests/EmulatorTests"),
         .testTarget(name: "ToolTests", dependencies: ["RumkvBuild", "RumABI", "RumkvCore"], path: "Tests/ToolTests"),

@@ -1,0 +1,373 @@
+// FakeGuestHost: a GuestHosting port for host tests of the portable core.
+//
+// Guest RAM is host memory: one 64 MiB buffer (posix_memalign) is described
+// as the Platform's only RAM range, so the PageAllocator hands out real host
+// addresses the core reads and writes through pointers. Each vCPU slot has a
+// scripted queue of exits that `vcpuRun` pops (an empty queue runs the guest
+// to the end of its slice: a `.tick` at `sliceEnd`); the counter is a plain
+// variable the tests and the script advance. Everything the core asks of the
+// port is recorded (`calls`).
+//
+// Every detail of the GuestHosting protocol lives in this file: tests speak
+// `Exit` (what the guest did) and `Answer` (what the core told it), never
+// `VMExit`, `GuestCall` or `CallResult`, so a new seam means a new mapping
+// here, not new tests. All static state is reset by `reset()` (MachineTestCase
+// calls it in setUp).
+
+import Foundation
+import RumABI
+@testable import RumkvCore
+
+enum FakeGuestHost: GuestHosting {
+    // MARK: Test-facing vocabulary
+
+    /// What a guest did to leave the CPU, in words independent of the seam.
+    enum Exit {
+        // Calls.
+        case putchar(UInt8), getchar
+        case write(gpa: UInt64, length: UInt64), read(gpa: UInt64, length: UInt64)
+        case setTimer(UInt64), yield
+        case shutdown, reboot, crashReport
+        case sendIPI(mask: UInt64, base: UInt64), remoteFence(mask: UInt64, base: UInt64)
+        case vcpuStart(UInt64, entry: UInt64, arg: UInt64), vcpuStop, vcpuStatus(UInt64)
+        case doorbell(UInt64)
+        case unsupported
+        // Other exits.
+        case answeredByPort, tick, interrupt, waitForInterrupt
+        /// An access to an emulated device register; `emulated: false` means no such register.
+        case emulatedAccess(emulated: Bool)
+        case stage2Fault(gpa: UInt64, access: Access, pc: UInt64)
+        case fatal(FaultKind, pc: UInt64, detail: UInt64)
+    }
+
+    /// What the core answered a call with.
+    enum Answer: Equatable, CustomStringConvertible {
+        case ok(Int64)
+        case failed, notSupported, invalidParam, invalidAddress, alreadyAvailable, alreadyStarted, alreadyStopped
+        case other(error: Int64, value: Int64)
+
+        static var ok: Answer { .ok(0) }
+
+        var description: String {
+            switch self {
+            case .ok(let v): "ok(\(v))"
+            case .other(let e, let v): "other(\(e), \(v))"
+            default: "\(String(reflecting: self).split(separator: ".").last!)"
+            }
+        }
+    }
+
+    /// One call of the core into the port, as recorded.
+    enum Call: Equatable {
+        case stage2Create(id: Int, vmid: UInt16, ramHost: UInt64, ramSize: UInt64, sysTableHost: UInt64)
+        case stage2Destroy(id: Int)
+        case stage2Map(id: Int, gpa: UInt64, hpa: UInt64, size: UInt64, device: Bool)
+        case reset(slot: Int, guest: Int, vcpu: UInt64, entry: UInt64, arg: UInt64)
+        case complete(slot: Int, Answer)
+        case skip(slot: Int)
+        case ipi(slot: Int, pending: Bool)
+        case route(irq: UInt32, enabled: Bool, hart: Int)
+        case kick(hart: Int)
+        case mmioRead(UInt64)
+        case mmioWrite(UInt64, UInt32)
+        case emulate(slot: Int, guest: Int)
+        case resetVirtualInterrupts(guest: Int)
+        case serviceInterrupts
+        case idle(until: UInt64)
+        case startSecondary(Int, hardwareID: UInt64)
+    }
+
+    struct VCPURegisters {
+        var pc: UInt64
+        var a0: UInt64
+    }
+
+    /// Stage-2 tables: `pages` pages taken from the allocator at creation.
+    struct Stage2 {
+        var id: Int
+        var root: UInt64
+    }
+
+    // MARK: State (all reset by `reset()`)
+
+    nonisolated(unsafe) static var now: UInt64 = 0
+    nonisolated(unsafe) static var hart = 0
+    nonisolated(unsafe) static var calls: [Call] = []
+    nonisolated(unsafe) static var console: [UInt8] = []
+    nonisolated(unsafe) static var consoleInput: [UInt8] = []
+    /// Scripted exits per vCPU slot, with the ticks each one takes.
+    nonisolated(unsafe) static var script: [Int: [(Exit, UInt64)]] = [:]
+    /// The emulated-access outcome of the exit being handled, per slot.
+    nonisolated(unsafe) static var emulation: [Int: Bool] = [:]
+    nonisolated(unsafe) static var ipiPending: [Int: Bool] = [:]
+    nonisolated(unsafe) static var timerDeadline: [Int: UInt64] = [:]
+    nonisolated(unsafe) static var fastCalls: [Int: UInt64] = [:]
+    /// Device registers `mmioRead32` answers (others read 0).
+    nonisolated(unsafe) static var registers: [UInt64: UInt32] = [:]
+    nonisolated(unsafe) static var interruptPending = false
+    /// Run by `serviceInterrupts` (e.g. to forward a source to its owner).
+    nonisolated(unsafe) static var onServiceInterrupts: (() -> Void)? = nil
+    nonisolated(unsafe) static var secondaryStarts = true
+    /// Failure injection: stage-2 creation fails; the n-th next `stage2Map` fails (1 = the next).
+    nonisolated(unsafe) static var failStage2Create = false
+    nonisolated(unsafe) static var failStage2MapIn = 0
+    /// Pages each stage-2 takes at creation, and one more per mapping.
+    nonisolated(unsafe) static var stage2RootPages = 2
+    nonisolated(unsafe) static var nextStage2 = 1
+    nonisolated(unsafe) static var stage2Owned: [Int: [(UInt64, Int)]] = [:]
+
+    static func reset() {
+        now = 1_000
+        hart = 0
+        calls = []
+        console = []
+        consoleInput = []
+        script = [:]
+        emulation = [:]
+        ipiPending = [:]
+        timerDeadline = [:]
+        fastCalls = [:]
+        registers = [:]
+        interruptPending = false
+        onServiceInterrupts = nil
+        secondaryStarts = true
+        failStage2Create = false
+        failStage2MapIn = 0
+        stage2RootPages = 2
+        nextStage2 = 1
+        stage2Owned = [:]
+        guestCommandsEnabled = false
+        machineStorage = nil
+    }
+
+    // MARK: Test helpers
+
+    static var m: UnsafeMutablePointer<Machine<FakeGuestHost>> { Machine<FakeGuestHost>.shared }
+
+    static func slot(of r: UnsafeMutablePointer<VCPURegisters>) -> Int { m.pointee.regs.distance(to: r) }
+
+    /// Queues exits for `slot`; each takes `ticks` counter ticks.
+    static func queue(_ slot: Int, _ exits: Exit..., ticks: UInt64 = 10) {
+        script[slot, default: []] += exits.map { ($0, ticks) }
+    }
+
+    /// Lets the core act on one exit of `slot` taken on hart `h`, as the
+    /// scheduler does; true if the vCPU may keep running.
+    @discardableResult
+    static func handle(_ exit: Exit, slot k: Int, hart h: Int = 0) -> Bool {
+        if case .emulatedAccess(let ok) = exit { emulation[k] = ok }
+        if case .setTimer(let t) = exit { timerDeadline[k] = t }
+        return Exits<FakeGuestHost>.handle(vmExit(exit), slot: k, hart: h)
+    }
+
+    /// The answers the core wrote into `slot`, oldest first.
+    static func answers(_ slot: Int) -> [Answer] {
+        calls.compactMap { if case .complete(slot: slot, let a) = $0 { return a }; return nil }
+    }
+
+    static func lastAnswer(_ slot: Int) -> Answer? { answers(slot).last }
+
+    /// Whether the core asked for the guest's software interrupt (IPI/doorbell) on `slot`.
+    static func interruptRaised(_ slot: Int) -> Bool { calls.contains(.ipi(slot: slot, pending: true)) }
+
+    static func resets(_ slot: Int) -> [(entry: UInt64, arg: UInt64, vcpu: UInt64)] {
+        calls.compactMap { if case .reset(slot: slot, guest: _, vcpu: let v, entry: let e, arg: let a) = $0 { return (e, a, v) }; return nil }
+    }
+
+    static var kicks: [Int] { calls.compactMap { if case .kick(let h) = $0 { return h }; return nil } }
+    static var routes: [(UInt32, Bool, Int)] {
+        calls.compactMap { if case .route(let i, let e, let h) = $0 { return (i, e, h) }; return nil }
+    }
+    static var maps: [(id: Int, gpa: UInt64, hpa: UInt64, size: UInt64, device: Bool)] {
+        calls.compactMap { if case .stage2Map(let i, let g, let h, let s, let d) = $0 { return (i, g, h, s, d) }; return nil }
+    }
+    static var liveStage2: Int { stage2Owned.count }
+
+    /// What `body` printed on the hypervisor console.
+    static func capture(_ body: () -> Void) -> String {
+        console.removeAll()
+        body()
+        defer { console.removeAll() }
+        return String(decoding: console, as: UTF8.self)
+    }
+
+    static func vmExit(_ e: Exit) -> VMExit {
+        switch e {
+        case .putchar(let b): .call(.consolePutchar(b))
+        case .getchar: .call(.consoleGetchar)
+        case .write(let gpa, let length): .call(.consoleWrite(gpa: gpa, length: length))
+        case .read(let gpa, let length): .call(.consoleRead(gpa: gpa, length: length))
+        case .setTimer(let t): .call(.setTimer(t))
+        case .yield: .call(.yield)
+        case .shutdown: .call(.systemReset(.shutdown))
+        case .reboot: .call(.systemReset(.reboot))
+        case .crashReport: .call(.systemReset(.crash))
+        case .sendIPI(let mask, let base): .call(.sendIPI(hartMask: mask, hartBase: base))
+        case .remoteFence(let mask, let base): .call(.remoteFence(hartMask: mask, hartBase: base))
+        case .vcpuStart(let v, let entry, let arg): .call(.hartStart(hart: v, entry: entry, arg: arg))
+        case .vcpuStop: .call(.hartStop)
+        case .vcpuStatus(let v): .call(.hartStatus(hart: v))
+        case .doorbell(let n): .call(.doorbell(n))
+        case .unsupported: .call(.unsupported)
+        case .answeredByPort: .handled
+        case .tick: .tick
+        case .interrupt: .interrupt
+        case .waitForInterrupt: .waitForInterrupt
+        case .emulatedAccess: .mmio
+        case .stage2Fault(let gpa, let access, let pc): .stage2Fault(gpa: gpa, access: access, pc: pc)
+        case .fatal(let kind, let pc, let detail): .fatal(kind, pc: pc, detail: detail)
+        }
+    }
+
+    static func answer(_ r: CallResult) -> Answer {
+        switch (r.error, r.value) {
+        case (0, let v): .ok(v)
+        case (-1, 0): .failed
+        case (-2, 0): .notSupported
+        case (-3, 0): .invalidParam
+        case (-5, 0): .invalidAddress
+        case (-6, 0): .alreadyAvailable
+        case (-7, 0): .alreadyStarted
+        case (-8, 0): .alreadyStopped
+        default: .other(error: r.error, value: r.value)
+        }
+    }
+
+    // MARK: Architecture
+
+    static var name: StaticString { "fake" }
+    static func consoleWrite(_ byte: UInt8) { console.append(byte) }
+    static func consoleRead() -> UInt8? { consoleInput.isEmpty ? nil : consoleInput.removeFirst() }
+    static func relax() { now += 1_000 }   // a polling loop sees time pass
+    static func counter() -> UInt64 { now }
+    static var counterFrequency: UInt64 { 1_000_000 }
+    static func powerOff() -> Never { fatalError("FakeGuestHost.powerOff: tests must not power off") }
+    static func halt() -> Never { fatalError("FakeGuestHost.halt: tests must not halt") }
+    static func provokeTrap() {}
+
+    // MARK: GuestHosting
+
+    static var nplArch: UInt8 { UInt8(RUM_NPL_ARCH_RISCV64) }
+    static func currentHart() -> Int { hart }
+    static func instructionsRetired() -> UInt64 { now }
+
+    static func stage2Create(_ pages: inout PageAllocator, vmid: UInt16, ramHost: UInt64, ramSize: UInt64,
+                             sysTableHost: UInt64) -> Stage2? {
+        guard !failStage2Create, let root = pages.allocateZeroed(pages: stage2RootPages) else { return nil }
+        let id = nextStage2
+        nextStage2 += 1
+        stage2Owned[id] = [(root, stage2RootPages)]
+        calls.append(.stage2Create(id: id, vmid: vmid, ramHost: ramHost, ramSize: ramSize, sysTableHost: sysTableHost))
+        return Stage2(id: id, root: root)
+    }
+
+    static func stage2Destroy(_ s: Stage2, _ pages: inout PageAllocator) {
+        calls.append(.stage2Destroy(id: s.id))
+        for (a, n) in stage2Owned.removeValue(forKey: s.id) ?? [] { pages.free(a, pages: n) }
+    }
+
+    static func stage2Pages(_ s: Stage2) -> Int { (stage2Owned[s.id] ?? []).reduce(0) { $0 + $1.1 } }
+
+    static func stage2Map(_ s: inout Stage2, gpa: UInt64, hpa: UInt64, size: UInt64, device: Bool,
+                          _ pages: inout PageAllocator) -> Bool {
+        if failStage2MapIn > 0 {
+            failStage2MapIn -= 1
+            if failStage2MapIn == 0 { return false }
+        }
+        guard let table = pages.allocateZeroed(pages: 1) else { return false }
+        stage2Owned[s.id, default: []].append((table, 1))
+        calls.append(.stage2Map(id: s.id, gpa: gpa, hpa: hpa, size: size, device: device))
+        return true
+    }
+
+    static func vcpuReset(_ r: UnsafeMutablePointer<VCPURegisters>, guest: Int, hartID: UInt64, entry: UInt64, arg: UInt64) {
+        let k = slot(of: r)
+        r.pointee = VCPURegisters(pc: entry, a0: arg)
+        ipiPending[k] = nil
+        timerDeadline[k] = nil
+        calls.append(.reset(slot: k, guest: guest, vcpu: hartID, entry: entry, arg: arg))
+    }
+
+    static func vcpuRun(_ r: UnsafeMutablePointer<VCPURegisters>, _ s: Stage2, sliceEnd: UInt64) -> VMExit {
+        let k = slot(of: r)
+        guard var q = script[k], !q.isEmpty else {
+            now = max(now, sliceEnd)
+            return .tick
+        }
+        let (exit, ticks) = q.removeFirst()
+        script[k] = q
+        now += ticks
+        if case .emulatedAccess(let ok) = exit { emulation[k] = ok }
+        if case .setTimer(let t) = exit { timerDeadline[k] = t }
+        return vmExit(exit)
+    }
+
+    static func vcpuComplete(_ r: UnsafeMutablePointer<VCPURegisters>, _ result: CallResult) {
+        r.pointee.pc &+= 4
+        calls.append(.complete(slot: slot(of: r), answer(result)))
+    }
+
+    static func vcpuSkip(_ r: UnsafeMutablePointer<VCPURegisters>) {
+        r.pointee.pc &+= 4
+        calls.append(.skip(slot: slot(of: r)))
+    }
+
+    static func vcpuSetIPI(_ r: UnsafeMutablePointer<VCPURegisters>, _ pending: Bool) {
+        let k = slot(of: r)
+        ipiPending[k] = pending
+        calls.append(.ipi(slot: k, pending: pending))
+    }
+
+    static func vcpuWakeable(_ r: UnsafeMutablePointer<VCPURegisters>, now t: UInt64) -> Bool {
+        let k = slot(of: r)
+        return ipiPending[k] == true || (timerDeadline[k] ?? .max) <= t
+    }
+
+    static func vcpuTimerDeadline(_ r: UnsafeMutablePointer<VCPURegisters>) -> UInt64 { timerDeadline[slot(of: r)] ?? .max }
+    static func vcpuFastCalls(_ r: UnsafeMutablePointer<VCPURegisters>) -> UInt64 { fastCalls[slot(of: r)] ?? 0 }
+    static func vcpuPC(_ r: UnsafeMutablePointer<VCPURegisters>) -> UInt64 { r.pointee.pc }
+
+    static func idle(until: UInt64) {
+        calls.append(.idle(until: until))
+        now = max(now, until)
+    }
+
+    static func startSecondary(_ index: Int, hardwareID: UInt64) -> Bool {
+        calls.append(.startSecondary(index, hardwareID: hardwareID))
+        return secondaryStarts
+    }
+
+    static func emulateMMIO(_ r: UnsafeMutablePointer<VCPURegisters>, guest g: Int) -> Bool {
+        let k = slot(of: r)
+        calls.append(.emulate(slot: k, guest: g))
+        return emulation.removeValue(forKey: k) ?? true
+    }
+
+    static var virtualInterruptControllerBase: UInt64 { 0x0C00_0000 }
+
+    static func routeInterrupt(_ irq: UInt32, enabled: Bool, hart: Int) {
+        calls.append(.route(irq: irq, enabled: enabled, hart: hart))
+    }
+
+    static func mmioRead32(_ address: UInt64) -> UInt32 {
+        calls.append(.mmioRead(address))
+        return registers[address] ?? 0
+    }
+
+    static func mmioWrite32(_ address: UInt64, _ value: UInt32) {
+        calls.append(.mmioWrite(address, value))
+        registers[address] = value
+    }
+
+    static func resetVirtualInterrupts(guest g: Int) { calls.append(.resetVirtualInterrupts(guest: g)) }
+
+    static func serviceInterrupts() {
+        calls.append(.serviceInterrupts)
+        interruptPending = false
+        onServiceInterrupts?()
+    }
+
+    static func externalInterruptPending() -> Bool { interruptPending }
+
+    static func kickHart(_ h: Int) { calls.append(.kick(hart: h)) }
+}

@@ -160,6 +160,9 @@ enum FakeGuestHost: GuestHosting {
         return Exits<FakeGuestHost>.handle(vmExit(exit), slot: k, hart: h)
     }
 
+    /// Makes an interrupt pending for `slot` (as a device or the guest's own timer would).
+    static func raiseInterrupt(slot k: Int) { ipiPending[k] = true }
+
     /// The answers the core wrote into `slot`, oldest first.
     static func answers(_ slot: Int) -> [Answer] {
         calls.compactMap { if case .complete(slot: slot, let a) = $0 { return a }; return nil }

@@ -123,10 +123,19 @@ enum FakeMachine {
                                          devices: config.bundleDevices, channels: config.bundleChannels)
     }
 
-    /// Boots Machine<FakeGuestHost> on `harts` harts over the host RAM buffer.
+    /// Sets guest `g`'s hart_mask in bundle `data` (for bundles the tool would not write).
+    static func setHartMask(_ data: inout Data, guest g: Int, _ mask: UInt64) {
+        let at = MemoryLayout<BundleHeader>.size + g * MemoryLayout<BundleGuest>.size
+            + MemoryLayout<BundleGuest>.offset(of: \BundleGuest.hart_mask)!
+        withUnsafeBytes(of: mask.littleEndian) { data.replaceSubrange(at..<at + 8, with: $0) }
+    }
+
+    /// Boots Machine<FakeGuestHost> on `harts` harts over the host RAM buffer;
+    /// `patch` may edit the bundle first.
     static func boot(_ tables: String, harts: Int = 2, images: [Int: Data] = [:], stores: [Int: Data] = [:],
-                     ram: Int = HostRAM.size) throws {
-        let data = try bundle(tables, harts: harts, images: images, stores: stores)
+                     ram: Int = HostRAM.size, patch: (inout Data) -> Void = { _ in }) throws {
+        var data = try bundle(tables, harts: harts, images: images, stores: stores)
+        patch(&data)
         let base = BundleMemory.place(data)
         let view = try BundleView(base: base, size: UInt64(data.count), maxVCPUs: 8)
         var p = Platform()
@@ -155,8 +164,9 @@ class MachineTestCase: XCTestCase {
     }
 
     func boot(_ tables: String, harts: Int = 2, images: [Int: Data] = [:], stores: [Int: Data] = [:],
-              ram: Int = HostRAM.size, file: StaticString = #filePath, line: UInt = #line) throws {
-        do { try FakeMachine.boot(tables, harts: harts, images: images, stores: stores, ram: ram) } catch {
+              ram: Int = HostRAM.size, patch: (inout Data) -> Void = { _ in },
+              file: StaticString = #filePath, line: UInt = #line) throws {
+        do { try FakeMachine.boot(tables, harts: harts, images: images, stores: stores, ram: ram, patch: patch) } catch {
             XCTFail("boot failed: \(error)", file: file, line: line)
             throw error
         }

@@ -1,0 +1,86 @@
+// ConsoleAndBootTests: the shell's line handling through the console service,
+// the boot banner, and boot-time failures, on the fake port.
+
+import Foundation
+import RumABI
+@testable import RumkvCore
+import XCTest
+
+final class ConsoleAndBootTests: MachineTestCase {
+    func testOverlongLineIsDiscardedWithOneError() throws {
+        try boot(guest("a"))
+        H.consoleInput = Array(repeating: 0x78, count: LineEditor<Shell<FakeGuestHost>.Echo>.capacity + 5) + [13]
+        let out = H.capture { while !H.consoleInput.isEmpty { ConsoleService<FakeGuestHost>.poll() } }
+        XCTAssertTrue(out.hasSuffix("error: line too long (at most 120 characters); line discarded\r\nrumkv> "), out)
+        XCTAssertEqual(out.components(separatedBy: "error:").count, 2)
+    }
+
+    func testCancelledLineRunsNothing() throws {
+        try boot(guest("a"))
+        H.consoleInput = Array("start a".utf8) + [3]
+        let out = H.capture { ConsoleService<FakeGuestHost>.poll() }
+        XCTAssertTrue(out.hasSuffix("rumkv> "), out)
+        XCTAssertEqual(state(0), .stopped)
+    }
+
+    func testNotifyRedrawsThePromptAndTheLineBeingTyped() throws {
+        try boot(guest("a"))
+        H.consoleInput = Array("sta".utf8)
+        _ = H.capture { ConsoleService<FakeGuestHost>.poll() }
+        let out = H.capture { Shell<FakeGuestHost>.notify(m.pointee.editor) { Out<FakeGuestHost>.str("a: crashed") } }
+        XCTAssertEqual(out, "\r\u{1B}[Ka: crashed\r\nrumkv> sta")
+    }
+
+    func testOutputOfRawBytes() {
+        let out = H.capture { Array("a\nb".utf8).withUnsafeBufferPointer { Out<FakeGuestHost>.bytes($0) } }
+        XCTAssertEqual(out, "a\r\nb")
+    }
+
+    func testVConsoleResetForgetsBacklogAndInput() {
+        var c = VConsole()
+        c.put(1); c.put(2)
+        c.pushInput(3)
+        c.reset()
+        var n = 0
+        c.forEachBacklog { _ in n += 1 }
+        XCTAssertEqual(n, 0)
+        XCTAssertNil(c.popInput())
+        XCTAssertEqual(c.written, 2, "the total written is kept for stats")
+    }
+
+    func testBanner() {
+        var p = Platform()
+        p.virtualization = "fake-virt"
+        p.virtualizationDetail = "test detail"
+        p.detailValue = 14
+        p.detailLabel = "VMID bits"
+        p.addCPU(0); p.addCPU(1)
+        _ = p.memory.addRAM(PhysicalRange(base: 0x8000_0000, size: 128 << 20))
+        let out = H.capture { Hypervisor<FakeGuestHost>.banner(p) }
+        XCTAssertEqual(out, lines(
+            "",
+            "Rumkv \(RumkvVersion.string) (fake) - Type-1 hypervisor",
+            "virtualization: fake-virt (test detail, VMID bits 14)",
+            "cpus: 2  memory: 128 MiB  free: 128 MiB",
+            "type 'help' for commands"))
+        p.detailValue = nil
+        XCTAssertTrue(H.capture { Hypervisor<FakeGuestHost>.banner(p) }.contains("virtualization: fake-virt (test detail)\r\n"))
+    }
+
+    func testBootFailsWithoutMemoryForTheChannels() throws {
+        // The state fits in 256 KiB, two 64 KiB channels do not.
+        let tables = guest("a", memory: "2M") + guest("b", memory: "2M")
+            + "[[channel]]\nname = \"c0\"\nbetween = [\"a\", \"b\"]\nsize = \"64K\"\n"
+            + "[[channel]]\nname = \"c1\"\nbetween = [\"b\", \"a\"]\nsize = \"64K\"\n"
+        XCTAssertThrowsError(try FakeMachine.boot(tables, ram: 160 << 10)) {
+            XCTAssertEqual("\($0)", "not enough memory for the channels")
+        }
+        XCTAssertNoThrow(try FakeMachine.boot(tables, ram: 1 << 20))
+    }
+
+    func testInterruptHartIsTheFirstHartOfVCPU0() throws {
+        try boot(guest("a", "harts = [1]") + guest("b", "harts = [0, 1]"), harts: 2)
+        XCTAssertEqual(m.pointee.interruptHart(0), 1)
+        XCTAssertEqual(m.pointee.interruptHart(1), 0)
+    }
+}

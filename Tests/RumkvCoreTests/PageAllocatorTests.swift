@@ -101,7 +101,8 @@ final class PageAllocatorTests: XCTestCase {
             }
             return nil
         }
-        var rng = SystemRandomNumberGenerator()
+        let seed: UInt64 = 0x5041_4745_0000_0001   // seeded: a failure replays
+        var rng = SplitMix64(seed: seed)
         var live: [(UInt64, Int)] = []
         for step in 0..<4000 {
             if live.isEmpty || Int.random(in: 0..<5, using: &rng) < 3 {
@@ -110,11 +111,11 @@ final class PageAllocatorTests: XCTestCase {
                 if Bool.random(using: &rng) {
                     let expect = modelFirstFit(n, align)
                     let got = p.allocate(pages: n, align: align)
-                    XCTAssertEqual(got.map { Int(($0 - base) / 4096) }, expect, "step \(step): \(n) pages aligned \(align)")
+                    XCTAssertEqual(got.map { Int(($0 - base) / 4096) }, expect, "step \(step) \(SplitMix64.describe(seed)): \(n) pages aligned \(align)")
                     if let got { live.append((got, n)); for k in 0..<n { used[Int((got - base) / 4096) + k] = true } }
                 } else if let got = p.allocateHigh(pages: n, align: align, minimum: base) {
                     let first = Int((got - base) / 4096)
-                    XCTAssertFalse(used[first..<first + n].contains(true), "step \(step): high range overlaps")
+                    XCTAssertFalse(used[first..<first + n].contains(true), "step \(step) \(SplitMix64.describe(seed)): high range overlaps")
                     XCTAssertEqual(got % align, 0)
                     live.append((got, n)); for k in 0..<n { used[first + k] = true }
                 }
@@ -127,7 +128,7 @@ final class PageAllocatorTests: XCTestCase {
                 XCTAssertTrue(p.free(addr, pages: n))
                 for k in 0..<n { used[Int((addr - base) / 4096) + k] = false }
             }
-            XCTAssertEqual(p.freePages, used.filter { !$0 }.count, "step \(step)")
+            XCTAssertEqual(p.freePages, used.filter { !$0 }.count, "step \(step) \(SplitMix64.describe(seed))")
         }
     }
 }

@@ -84,3 +84,51 @@ final class ConsoleAndBootTests: MachineTestCase {
         XCTAssertEqual(m.pointee.interruptHart(1), 0)
     }
 }
+
+/// The never-returning entry points, each on a thread of its own that parks for
+/// good once it has nothing scripted left (FakeGuestHost.park).
+final class StartWithGuestsTests: MachineTestCase {
+    func run(_ body: @escaping () -> Void, file: StaticString = #filePath, line: UInt = #line) {
+        H.park = true
+        let t = Thread { body() }
+        t.start()
+        XCTAssertEqual(H.parked.wait(timeout: .now() + 20), .success, "the loop did not park", file: file, line: line)
+    }
+
+    func testStartWithGuestsStartsAutostartGuestsAndRunsTheBootHart() throws {
+        let data = try FakeMachine.bundle(guest("a") + guest("bad") + guest("later", "autostart = false"), harts: 2,
+                                          images: [1: FakeMachine.body(1)])
+        let (p, view) = try FakeMachine.prepare(data, harts: 2)
+        H.secondaryStarts = false
+        H.now = 100_000
+        H.queue(0, .putchar(0x6F), .reboot, ticks: 30_000)   // ran 30 ms: the rebuilt instance runs next here
+        H.queue(0, .putchar(0x6B))
+        H.consoleInput = Array("list x\r".utf8)
+        run { Hypervisor<FakeGuestHost>.startWithGuests(p, bundle: view, bootHart: 0) }
+        let out = String(decoding: H.console, as: UTF8.self)
+        XCTAssertTrue(out.hasPrefix("\r\nRumkv \(RumkvVersion.string) (fake) - Type-1 hypervisor\r\n"), out)
+        XCTAssertTrue(out.contains("virtualization: fake-virt (host test)\r\n"), out)
+        XCTAssertTrue(out.contains(lines(
+            "guests: 3 in the boot bundle",
+            "a: started",
+            "error: guest 'bad' image refused: not a signed NPL image (bad magic)",
+            "warning: cpu 1 did not start; its guests share the others") + "rumkv> "), out)
+        XCTAssertTrue(out.hasSuffix("list x\r\nerror: 'list' takes no arguments\r\nrumkv> "), out)
+        XCTAssertTrue(H.calls.contains(.startSecondary(1, hardwareID: 1)))
+        XCTAssertEqual([state(0), state(1), state(2)], [.running, .refused, .stopped])
+        XCTAssertEqual(m.pointee.guests[0].restarts, 1)
+        XCTAssertTrue(m.pointee.hartOnline[0])
+        XCTAssertEqual(backlog(0), "o\n[rumkv: new instance]\nk")
+    }
+
+    func testAnIdleHartSleepsUntilTheNextSliceOrWakeUpAndServesInterrupts() throws {
+        try boot(guest("a", "autostart = false"), harts: 1)
+        H.idlesBeforePark = 1
+        H.interruptPending = true
+        let start = H.now
+        run { Scheduler<FakeGuestHost>.runHart(0) }
+        let idles = H.calls.compactMap { if case .idle(let t) = $0 { return t }; return nil }
+        XCTAssertEqual(idles, [start + 4000, start + 8000])
+        XCTAssertEqual(H.calls.filter { $0 == .serviceInterrupts }.count, 1)
+    }
+}

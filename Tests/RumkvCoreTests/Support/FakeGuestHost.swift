@@ -116,7 +116,24 @@ enum FakeGuestHost: GuestHosting {
     nonisolated(unsafe) static var nextStage2 = 1
     nonisolated(unsafe) static var stage2Owned: [Int: [(UInt64, Int)]] = [:]
 
+    /// For the never-returning loops (Scheduler.runHart, Hypervisor.startWithGuests), run
+    /// on a thread of their own: with `park` set, the thread stops for good (and signals
+    /// `parked`) when its vCPU has no scripted exit left, or at an idle after `idlesBeforePark`.
+    nonisolated(unsafe) static var park = false
+    nonisolated(unsafe) static var idlesBeforePark = 0
+    nonisolated(unsafe) static var idles = 0
+    static let parked = DispatchSemaphore(value: 0)
+
+    static func parkForever() -> Never {
+        parked.signal()
+        let never = DispatchSemaphore(value: 0)
+        while true { never.wait() }
+    }
+
     static func reset() {
+        park = false
+        idlesBeforePark = 0
+        idles = 0
         now = 1_000
         hart = 0
         calls = []
@@ -294,6 +311,7 @@ enum FakeGuestHost: GuestHosting {
     static func vcpuRun(_ r: UnsafeMutablePointer<VCPURegisters>, _ s: Stage2, sliceEnd: UInt64) -> VMExit {
         let k = slot(of: r)
         guard var q = script[k], !q.isEmpty else {
+            if park { parkForever() }
             now = max(now, sliceEnd)
             return .tick
         }
@@ -333,6 +351,8 @@ enum FakeGuestHost: GuestHosting {
     static func idle(until: UInt64) {
         calls.append(.idle(until: until))
         now = max(now, until)
+        idles += 1
+        if park && idles > idlesBeforePark { parkForever() }
     }
 
     static func startSecondary(_ index: Int, hardwareID: UInt64) -> Bool {

@@ -123,6 +123,18 @@ enum FakeMachine {
                                          devices: config.bundleDevices, channels: config.bundleChannels)
     }
 
+    /// The platform (`harts` CPUs, `ram` bytes of host RAM) and the placed bundle view of `data`.
+    static func prepare(_ data: Data, harts: Int, ram: Int = HostRAM.size) throws -> (Platform, BundleView) {
+        let base = BundleMemory.place(data)
+        let view = try BundleView(base: base, size: UInt64(data.count), maxVCPUs: 8)
+        var p = Platform()
+        p.virtualization = "fake-virt"
+        p.virtualizationDetail = "host test"
+        _ = p.memory.addRAM(PhysicalRange(base: HostRAM.base, size: UInt64(ram)))
+        for h in 0..<harts { p.addCPU(UInt64(h)) }
+        return (p, view)
+    }
+
     /// Sets guest `g`'s hart_mask in bundle `data` (for bundles the tool would not write).
     static func setHartMask(_ data: inout Data, guest g: Int, _ mask: UInt64) {
         let at = MemoryLayout<BundleHeader>.size + g * MemoryLayout<BundleGuest>.size
@@ -136,11 +148,7 @@ enum FakeMachine {
                      ram: Int = HostRAM.size, patch: (inout Data) -> Void = { _ in }) throws {
         var data = try bundle(tables, harts: harts, images: images, stores: stores)
         patch(&data)
-        let base = BundleMemory.place(data)
-        let view = try BundleView(base: base, size: UInt64(data.count), maxVCPUs: 8)
-        var p = Platform()
-        _ = p.memory.addRAM(PhysicalRange(base: HostRAM.base, size: UInt64(ram)))
-        for h in 0..<harts { p.addCPU(UInt64(h)) }
+        let (p, view) = try prepare(data, harts: harts, ram: ram)
         if let reason = M.boot(p, bundle: view) { throw BootError(description: "\(reason)") }
         for h in 0..<harts { H.m.pointee.hartOnline[h] = true }
     }

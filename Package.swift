@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "RumkvCore", dependencies: ["RumABI", "RumNPL", "RumCrypto"], path: "Hypervisor/Core"),
         // The riscv64 port's pure decoders (instructions, SBI, Sv39x4), host-testable.
         .target(name: "RISCV64Decoders", dependencies: ["RumkvCore", "RumABI"], path: "Hypervisor/riscv64",
-                sources: ["Decoders.swift"]),
+                sources: ["Decoders.swift", "CSRs.swift"]),
         // libfdt, used only by host tests as the reference DTB reader.
         .systemLibrary(name: "CLibFDT", path: "Tests/CLibFDT"),
         // Host tests only: writable views of the (host: empty) trusted-key table.

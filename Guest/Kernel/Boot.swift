@@ -17,7 +17,7 @@ enum Boot<P: GuestPort> {
     static func start(_ t: UnsafePointer<SysTable>) -> Never {
         kernel.table = t
         kernel.verbose = t.pointee.flags & RUM_SYSTABLE_F_VERBOSE != 0
-        kernel.bench = kernel.verbose || t.pointee.reserved.0 == HostileOp.bench.rawValue
+        kernel.bench = kernel.verbose || UInt64(t.pointee.test_payload) == HostileOp.bench.rawValue
         var arena = Arena()
         guard Scheduler<P>.setUp(&arena) else { fail("the static arena is too small for the fiber stacks") }
         _ = Scheduler<P>.spawn(.heartbeat, "heartbeat", .system)
@@ -33,11 +33,11 @@ enum Boot<P: GuestPort> {
         guard let table = DeviceTableView.open(t), table.count > 0 else { return false }
         guard let page = arena.take(Virtqueue.bytes, align: 4096) else { fail("the static arena is too small for the I/O page") }
         kernel.ioPage = page
-        interruptTable.plic = table.plic
+        let controller = P.interruptControllerStart(table.table.pointee.irqchip)
         _ = Scheduler<P>.spawn(.devices, "devices", .system)
         var irq = false
         for i in 0..<table.count where table.device(i).irq != 0 { irq = true }
-        return irq && table.plic != 0
+        return irq && controller
     }
 
     /// One fiber per channel; true if there is any.

@@ -1,9 +1,10 @@
 // DeviceTable: the devices Rumkv passed through to this guest, checked once.
 //
 // The hypervisor writes a rum_device_table_t into the read-only SysTable page
-// at RUM_DEVTABLE_OFFSET (SysTable.reserved[1] holds its address too). Each
-// entry is a platform device mapped at guest-physical == host-physical, with
-// its source number on the guest's virtual PLIC. A guest that owns a
+// at RUM_DEVTABLE_OFFSET (SysTable.devtable holds its address too), with the
+// guest's virtual interrupt controller by kind and regions. Each entry is a
+// platform device mapped at guest-physical == host-physical, with its source
+// number on that controller. A guest that owns a
 // bus-master device also gets a DMA window: an alias of its own RAM at the
 // host-physical addresses the device must be given, so a buffer at RAM
 // offset x has device address dma_base + x (docs/design/005-interrupt-routing.md).
@@ -26,10 +27,9 @@ struct DeviceTableView {
 
     /// Entry `i` (< count), read in place from the table page.
     func device(_ i: Int) -> GuestDevice {
-        (UnsafeRawPointer(table) + 0x20).load(fromByteOffset: i * MemoryLayout<GuestDevice>.size, as: GuestDevice.self)
+        (UnsafeRawPointer(table) + 0x40)             // rum_device_table_t.devices (asserted in rumabi.h)
+            .load(fromByteOffset: i * MemoryLayout<GuestDevice>.size, as: GuestDevice.self)
     }
-
-    var plic: UInt64 { table.pointee.vplic_base }
 
     /// The device address of `bytes` of guest RAM at `address`, nil outside the DMA window.
     func deviceAddress(_ address: UInt64, bytes: UInt64) -> UInt64? {

@@ -3,11 +3,11 @@
 // The handler runs on whatever stack it interrupted, between any two
 // instructions of a fiber, so it only records: it posts `Event` bits that
 // the scheduler turns into wake-ups between fibers (Scheduler.deliver).
-// For an external interrupt it claims each pending source from the virtual
-// PLIC (context 0 = vCPU 0, the hart Rumpk runs on), acknowledges the device
-// that raised it so its level drops, stamps the time for the latency
-// benchmark, and completes the source, which lets Rumkv unmask it
-// (docs/design/005-interrupt-routing.md). A doorbell carries no data: the
+// For an external interrupt it claims each pending source from the guest's
+// virtual interrupt controller (through the port: a PLIC on riscv64, whose
+// registers only the port knows), acknowledges the device that raised it so
+// its level drops, stamps the time for the latency benchmark, and completes
+// the source, which lets Rumkv unmask it (docs/design/005-interrupt-routing.md). A doorbell carries no data: the
 // port clears the pending bit and posts `Event.doorbell`. What the handler
 // reads is set up before the source is enabled and never changes after.
 
@@ -26,14 +26,6 @@ struct InterruptStamp {
     var instructions: UInt64 = 0
 }
 
-/// Register addresses of a virtual PLIC (SiFive layout; context n = vCPU n).
-enum PLICRegister {
-    static func priority(_ base: UInt64, _ irq: UInt32) -> UInt64 { base + 4 * UInt64(irq) }
-    static func enable(_ base: UInt64, _ irq: UInt32) -> UInt64 { base + 0x2000 + UInt64(irq / 32) * 4 }
-    static func threshold(_ base: UInt64) -> UInt64 { base + 0x20_0000 }
-    static func claim(_ base: UInt64) -> UInt64 { base + 0x20_0004 }
-}
-
 /// What the handler needs per device slot: its source and the register to acknowledge.
 struct InterruptLine {
     var irq: UInt32 = 0
@@ -44,40 +36,32 @@ struct InterruptLine {
 }
 
 struct InterruptTable {
-    var plic: UInt64 = 0
     var lines: InlineArray<8, InterruptLine> = .init(repeating: InterruptLine())
 }
 
 nonisolated(unsafe) var interruptTable = InterruptTable()
 
 enum Interrupts<P: GuestPort> {
-    /// Routes slot `slot`'s source to this hart: priority 1, enabled for context 0,
-    /// threshold 0. The handler will acknowledge through `ack` (0: nothing to acknowledge).
+    /// Routes slot `slot`'s source to this vCPU. The handler will acknowledge
+    /// through `ack` (0: nothing to acknowledge).
     static func route(slot: Int, irq: UInt32, ack: UInt64) {
-        let plic = interruptTable.plic
-        guard plic != 0, irq > 0, irq < 1024, slot < 8 else { return }
+        guard irq > 0, irq < 1024, slot < 8 else { return }
         interruptTable.lines[slot] = InterruptLine(irq: irq, ack: ack)
-        P.write32(PLICRegister.priority(plic, irq), 1)
-        P.write32(PLICRegister.threshold(plic), 0)
-        let word = PLICRegister.enable(plic, irq)
-        P.write32(word, P.read32(word) | UInt32(1) << (irq % 32))
+        P.interruptSource(irq, enabled: true)
     }
 
     /// Stops slot `slot`'s source from interrupting (its device is being reset).
     static func unroute(slot: Int) {
-        let plic = interruptTable.plic, irq = interruptTable.lines[slot].irq
-        guard plic != 0, irq > 0 else { return }
-        let word = PLICRegister.enable(plic, irq)
-        P.write32(word, P.read32(word) & ~(UInt32(1) << (irq % 32)))
+        let irq = interruptTable.lines[slot].irq
+        guard irq > 0 else { return }
+        P.interruptSource(irq, enabled: false)
         interruptTable.lines[slot] = InterruptLine()
     }
 
     /// An external interrupt: claim, acknowledge, stamp, post, complete, until nothing is pending.
     static func external(_ stamp: InterruptStamp) {
-        let plic = interruptTable.plic
-        guard plic != 0 else { return }
         while true {
-            let irq = P.read32(PLICRegister.claim(plic))
+            let irq = P.interruptClaim()
             if irq == 0 { return }
             for slot in 0..<8 where interruptTable.lines[slot].irq == irq {
                 let ack = interruptTable.lines[slot].ack
@@ -85,7 +69,7 @@ enum Interrupts<P: GuestPort> {
                 interruptTable.lines[slot].stamp = stamp
                 P.postEvents(Event.device(slot))
             }
-            P.write32(PLICRegister.claim(plic), irq)
+            P.interruptComplete(irq)
         }
     }
 }

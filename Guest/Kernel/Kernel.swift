@@ -40,7 +40,7 @@ public protocol GuestPort {
 
     // Devices and channels (docs/design/006-virtio-and-channels.md).
 
-    /// A 32-bit device register (virtio-mmio, the virtual PLIC).
+    /// A 32-bit device register (virtio-mmio).
     static func read32(_ address: UInt64) -> UInt32
     static func write32(_ address: UInt64, _ value: UInt32)
     /// Orders memory and device accesses: descriptors before a notify, a used index before its entries.
@@ -51,6 +51,15 @@ public protocol GuestPort {
     /// doorbell (software) interrupts. False if the port has no interrupt
     /// path; the kernel then polls (war mode only).
     static func enableInterrupts(devices: Bool, doorbells: Bool) -> Bool
+    /// Sets up the driver of the guest's interrupt controller as the device
+    /// table describes it; false if this port does not drive that kind.
+    static func interruptControllerStart(_ chip: IRQChip) -> Bool
+    /// Enables or disables source `irq` for this vCPU (priority and enable bits).
+    static func interruptSource(_ irq: UInt32, enabled: Bool)
+    /// Claims the highest-priority pending source; 0 if none.
+    static func interruptClaim() -> UInt32
+    /// Completes a claimed source (the hypervisor may then unmask it).
+    static func interruptComplete(_ irq: UInt32)
     /// Records events from the interrupt handler (`Event` bits).
     static func postEvents(_ bits: UInt64)
     /// Takes and clears the events posted since the last call.
@@ -69,7 +78,7 @@ public enum Rumpk<P: GuestPort & HostilePort> {
         let table = t.pointee
         Console<P>.prefix(t); say("ready ("); say(P.name); say(", abi "); dec(UInt64(table.revision))
         say(", restarts "); dec(UInt64(table.restart_count)); say(")\n")
-        if table.reserved.0 != 0 { Hostile<P>.run(table.reserved.0, t) }
+        if table.test_payload != 0 { Hostile<P>.run(UInt64(table.test_payload), t) }
         Boot<P>.start(t)
     }
 

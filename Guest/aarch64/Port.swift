@@ -57,6 +57,11 @@ extension GuestAArch64 {
         Int64(bitPattern: a64_hvc_call(UInt64(Hypercall.doorbell), n, 0, 0).x0)
     }
     public static func enableInterrupts(devices: Bool, doorbells: Bool) -> Bool { false }
+    /// No interrupt controller driver yet on this port: devices are polled.
+    public static func interruptControllerStart(_ chip: IRQChip) -> Bool { false }
+    public static func interruptSource(_ irq: UInt32, enabled: Bool) {}
+    public static func interruptClaim() -> UInt32 { 0 }
+    public static func interruptComplete(_ irq: UInt32) {}
     public static func postEvents(_ bits: UInt64) {}
     public static func takeEvents() -> UInt64 { 0 }
     public static func idle(until deadline: UInt64) { sleep(until: deadline) }

@@ -53,13 +53,14 @@ extension Machine {
 
     /// Maps guest `g`'s channels, marks its side up and fills its SysTable
     /// descriptors. Caller holds the lock.
-    mutating func attachChannels(_ g: Int, _ s2: inout A.Stage2, _ table: UnsafeMutablePointer<SysTable>) -> Bool {
+    mutating func attachChannels(_ g: Int, _ table: UnsafeMutablePointer<SysTable>) -> Bool {
         var n = 0
         for i in 0..<channelCount {
             guard let side = channels[i].side(g), n < Int(RUM_SYSTABLE_CHANNELS) else { continue }
             let gpa = RUM_GUEST_CHANNEL_GPA + UInt64(n) * RUM_GUEST_CHANNEL_STRIDE
             let size = UInt64(channels[i].config.size)
-            guard A.stage2Map(&s2, gpa: gpa, hpa: channels[i].shmHost, size: size, device: false, &pages) else { return false }
+            guard A.vmMap(vm(g), GuestPhysicalAddress(gpa), HostPhysicalAddress(channels[i].shmHost), size: size,
+                          .normal, &pages) else { return false }
             let h = channels[i].header
             // A fresh instance: empty rings, a new generation, this side up.
             zeroPhysical(channels[i].shmHost + 64, bytes: size - 64)
@@ -93,11 +94,18 @@ extension Machine {
             if k == n {
                 if side == 0 { channels[i].rung.0 &+= 1 } else { channels[i].rung.1 &+= 1 }
                 ringPeer(i, from: side)
-                return .ok
+                return .success(0)
             }
             k += 1
         }
-        return .invalidParam
+        return .failure(.invalidParameter)
+    }
+
+    /// The index of channel `i` among guest `g`'s channels (its doorbell number).
+    mutating func channelIndex(_ i: Int, of g: Int) -> UInt32 {
+        var n: UInt32 = 0
+        for j in 0..<i where channels[j].side(g) != nil { n += 1 }
+        return n
     }
 
     /// Counts a doorbell towards the other side of channel `i` and interrupts it if it runs.
@@ -105,23 +113,24 @@ extension Machine {
         let peer = Int(side == 0 ? channels[i].config.guest_b : channels[i].config.guest_a)
         withUnsafeMutableBytes(of: &channels[i].header.pointee.doorbells) { $0.bindMemory(to: UInt32.self)[1 - side] &+= 1 }
         guard guests[peer].ramHost != 0 else { return }
+        let n = channelIndex(i, of: peer)
         for k in 0..<vcpuCount where vcpus[k].guest == peer && vcpus[k].index == 0 {
-            A.vcpuSetIPI(regsOf(k), true)
+            A.vcpuInject(regsOf(k), .doorbell(channel: n))
             kick(k)
         }
     }
 
-    /// Gets vCPU slot `k` to notice new virtual interrupts soon: the hart running
-    /// it leaves the guest, or, if it waits, the harts that may run it wake up.
+    /// Gets vCPU slot `k` to notice new virtual interrupts soon: the CPU running
+    /// it leaves the guest, or, if it waits, the CPUs that may run it wake up.
     public mutating func kick(_ k: Int) {
-        let me = A.currentHart()
+        let me = A.currentCPU()
         if vcpus[k].runningOn >= 0 {
-            if vcpus[k].runningOn != me { A.kickHart(vcpus[k].runningOn) }
+            if vcpus[k].runningOn != me { A.kickCPU(vcpus[k].runningOn) }
             return
         }
-        for h in 0..<min(platform.cpuCount, Machine.maxHarts)
-        where h != me && hartOnline[h] && vcpus[k].hartMask & (1 << UInt64(h)) != 0 {
-            A.kickHart(h)
+        for c in 0..<min(platform.cpuCount, Machine.maxCPUs)
+        where c != me && cpuOnline[c] && vcpus[k].cpuMask & (1 << UInt64(c)) != 0 {
+            A.kickCPU(c)
         }
     }
 }

@@ -1,10 +1,10 @@
 // Exits: acting on a decoded VM exit.
 //
 // The port decoded the trap into a `VMExit`; here the core counts it, checks
-// every guest-supplied value (addresses against the guest's own RAM, hart
-// numbers against its vCPUs) and acts. A bad argument yields an SBI-style
-// error to the guest, never a hypervisor fault. Faults stop the guest with the
-// reason recorded. Called with the lock held.
+// every guest-supplied value (addresses against the guest's own RAM, vCPU
+// numbers against its vCPUs) and acts. A bad argument yields a `CallError` to
+// the guest, never a hypervisor fault. Faults stop the guest with the reason
+// recorded. Called with the lock held.
 
 import RumABI
 
@@ -12,159 +12,174 @@ enum Exits<A: GuestHosting> {
     typealias M = Machine<A>
 
     /// Returns true if the vCPU may keep running.
-    static func handle(_ exit: VMExit, slot k: Int, hart h: Int) -> Bool {
+    static func handle(_ exit: VMExit<A.PortTrap>, slot k: Int, cpu c: Int) -> Bool {
         let m = M.shared
         let g = m.pointee.vcpus[k].guest
         let regs = m.pointee.regsOf(k)
         switch exit {
         case .handled:
-            m.pointee.count(.hypercall, guest: g, hart: h)
+            m.pointee.count(.hypercall, guest: g, cpu: c)
             return true
         case .tick:
-            m.pointee.count(.tick, guest: g, hart: h)
+            m.pointee.count(.tick, guest: g, cpu: c)
             return true
         case .interrupt:
-            m.pointee.count(.irq, guest: g, hart: h)
-            A.serviceInterrupts()
+            m.pointee.count(.irq, guest: g, cpu: c)
+            M.serviceInterrupts()
             return true
-        case .mmio:
-            m.pointee.count(.mmio, guest: g, hart: h)
-            if A.emulateMMIO(regs, guest: g) { return true }
-            var r = FaultRecord()
-            r.kind = .stage2Fault; r.valid = true; r.pc = A.vcpuPC(regs); r.access = .write; r.at = A.counter()
-            m.pointee.fault(g, r)
-            return false
+        case .mmio(let access):
+            m.pointee.count(.mmio, guest: g, cpu: c)
+            return mmio(access, slot: k, guest: g)
+        case .portTrap(let trap):
+            m.pointee.count(.other, guest: g, cpu: c)
+            switch A.vcpuEmulate(regs, m.pointee.vm(g), trap) {
+            case .handled: return true
+            case .fault(let kind, let detail):
+                m.pointee.fault(g, FaultRecord(kind, pc: A.vcpuPC(regs), address: detail, at: A.counter()))
+                return false
+            }
         case .waitForInterrupt:
-            m.pointee.count(.wfi, guest: g, hart: h)
+            m.pointee.count(.wfi, guest: g, cpu: c)
             A.vcpuSkip(regs)
-            if !A.vcpuWakeable(regs, now: A.counter()) {
+            if !A.vcpuWakeable(regs, m.pointee.vm(g), now: A.counter()) {
                 m.pointee.vcpus[k].state = .waiting
                 return false
             }
             return true
         case .stage2Fault(let gpa, let access, let pc):
-            m.pointee.count(.stage2Fault, guest: g, hart: h)
-            var r = FaultRecord()
-            r.kind = .stage2Fault; r.valid = true; r.pc = pc; r.address = gpa; r.access = access
-            r.at = A.counter()
+            m.pointee.count(.stage2Fault, guest: g, cpu: c)
+            var r = FaultRecord(.stage2Fault, pc: pc, address: gpa.value, at: A.counter())
+            r.access = access
             m.pointee.fault(g, r)
             return false
         case .fatal(let kind, let pc, let detail):
-            m.pointee.count(.fault, guest: g, hart: h)
-            var r = FaultRecord()
-            r.kind = kind; r.valid = true; r.pc = pc; r.address = detail; r.at = A.counter()
-            m.pointee.fault(g, r)
+            m.pointee.count(.fault, guest: g, cpu: c)
+            m.pointee.fault(g, FaultRecord(kind, pc: pc, address: detail, at: A.counter()))
             return false
         case .call(let call):
-            return handleCall(call, slot: k, guest: g, hart: h, regs: regs)
+            return handleCall(call, slot: k, guest: g, cpu: c, regs: regs)
         }
     }
 
-    static func handleCall(_ call: GuestCall, slot k: Int, guest g: Int, hart h: Int,
+    /// An access to the virtual interrupt controller; anything else stops the guest.
+    static func mmio(_ access: MMIOAccess, slot k: Int, guest g: Int) -> Bool {
+        let m = M.shared
+        let regs = m.pointee.regsOf(k)
+        guard let result = A.vicAccess(m.pointee.vm(g), vcpu: m.pointee.vcpus[k].index, access) else {
+            var r = FaultRecord(.stage2Fault, pc: A.vcpuPC(regs), address: access.address.value, at: A.counter())
+            r.access = access.write ? .write : .read
+            m.pointee.fault(g, r)
+            return false
+        }
+        switch result.event {
+        case .none: break
+        case .claimed(let irq): m.pointee.noteClaim(g, irq: irq)
+        case .completed(let irq): A.unmaskInterrupt(irq)
+        }
+        A.vcpuCompleteMMIO(regs, access, value: result.value)
+        return true
+    }
+
+    static func handleCall(_ call: GuestCall, slot k: Int, guest g: Int, cpu c: Int,
                            regs: UnsafeMutablePointer<A.VCPURegisters>) -> Bool {
         let m = M.shared
         switch call {
         case .consolePutchar(let b):
-            m.pointee.count(.console, guest: g, hart: h)
+            m.pointee.count(.console, guest: g, cpu: c)
             ConsoleService<A>.guestOutput(g, b)
-            A.vcpuComplete(regs, .ok)
+            A.vcpuComplete(regs, .success(0))
         case .consoleGetchar:
-            m.pointee.count(.console, guest: g, hart: h)
+            m.pointee.count(.console, guest: g, cpu: c)
             let b = m.pointee.consoles[g].popInput()
-            A.vcpuComplete(regs, CallResult(error: b.map { Int64($0) } ?? -1))
+            A.vcpuComplete(regs, b.map { .success(UInt64($0)) } ?? .failure(.failed))
         case .consoleWrite(let gpa, let length):
-            m.pointee.count(.console, guest: g, hart: h)
-            guard let host = m.pointee.guests[g].translate(gpa: gpa, length: length) else {
-                A.vcpuComplete(regs, .invalidAddress)
-                return true
-            }
-            let n = min(length, 4096)
-            for i in 0..<n {
-                ConsoleService<A>.guestOutput(g, UnsafePointer<UInt8>(bitPattern: UInt(host + i))!.pointee)
-            }
-            A.vcpuComplete(regs, CallResult(error: 0, value: Int64(n)))
+            m.pointee.count(.console, guest: g, cpu: c)
+            A.vcpuComplete(regs, consoleWrite(g, gpa, length: length))
         case .consoleRead(let gpa, let length):
-            m.pointee.count(.console, guest: g, hart: h)
-            guard let host = m.pointee.guests[g].translate(gpa: gpa, length: length) else {
-                A.vcpuComplete(regs, .invalidAddress)
-                return true
-            }
-            var n: UInt64 = 0
-            while n < length, let b = m.pointee.consoles[g].popInput() {
-                UnsafeMutablePointer<UInt8>(bitPattern: UInt(host + n))!.pointee = b
-                n += 1
-            }
-            A.vcpuComplete(regs, CallResult(error: 0, value: Int64(n)))
+            m.pointee.count(.console, guest: g, cpu: c)
+            A.vcpuComplete(regs, consoleRead(g, gpa, length: length))
         case .setTimer:
-            m.pointee.count(.timer, guest: g, hart: h)
-            A.vcpuComplete(regs, .ok)   // the port programmed the guest's own timer compare
+            m.pointee.count(.timer, guest: g, cpu: c)
+            A.vcpuComplete(regs, .success(0))   // the port programmed the guest's own timer compare
         case .yield:
-            m.pointee.count(.hypercall, guest: g, hart: h)
-            A.vcpuComplete(regs, .ok)
+            m.pointee.count(.hypercall, guest: g, cpu: c)
+            A.vcpuComplete(regs, .success(0))
             return false
         case .systemReset(let kind):
-            m.pointee.count(.hypercall, guest: g, hart: h)
-            A.vcpuComplete(regs, .ok)
+            m.pointee.count(.hypercall, guest: g, cpu: c)
+            A.vcpuComplete(regs, .success(0))
             m.pointee.guestReset(g, kind, pc: A.vcpuPC(regs))
             return false
-        case .sendIPI(let mask, let base):
-            m.pointee.count(.ipi, guest: g, hart: h)
-            A.vcpuComplete(regs, sendIPI(g, mask: mask, base: base))
+        case .sendIPI(let targets):
+            m.pointee.count(.ipi, guest: g, cpu: c)
+            A.vcpuComplete(regs, sendIPI(g, targets))
         case .remoteFence:
-            m.pointee.count(.ipi, guest: g, hart: h)
-            A.vcpuComplete(regs, .ok)   // every vCPU entry already fences its VMID's TLB
-        case .hartStart(let hart, let entry, let arg):
-            m.pointee.count(.ipi, guest: g, hart: h)
-            A.vcpuComplete(regs, hartStart(g, hart: hart, entry: entry, arg: arg))
-        case .hartStop:
-            m.pointee.count(.ipi, guest: g, hart: h)
+            m.pointee.count(.ipi, guest: g, cpu: c)
+            A.vcpuComplete(regs, .success(0))   // every vCPU entry already fences its VMID's TLB
+        case .vcpuStart(let vcpu, let entry, let arg):
+            m.pointee.count(.ipi, guest: g, cpu: c)
+            A.vcpuComplete(regs, vcpuStart(g, vcpu: vcpu, entry: entry, arg: arg))
+        case .vcpuStop:
+            m.pointee.count(.ipi, guest: g, cpu: c)
             m.pointee.vcpus[k].state = .offline
             return false
-        case .hartStatus(let hart):
-            m.pointee.count(.ipi, guest: g, hart: h)
-            guard let s = slotOf(g, vcpu: hart) else { A.vcpuComplete(regs, .invalidParam); return true }
-            let st: Int64 = m.pointee.vcpus[s].state == .offline ? 1 : 0   // SBI HSM: 0 started, 1 stopped
-            A.vcpuComplete(regs, CallResult(error: 0, value: st))
+        case .vcpuStatus(let vcpu):
+            m.pointee.count(.ipi, guest: g, cpu: c)
+            guard let s = m.pointee.slotOf(g, vcpu: vcpu) else { A.vcpuComplete(regs, .failure(.invalidParameter)); return true }
+            let st: VCPUPowerState = m.pointee.vcpus[s].state == .offline ? .off : .on
+            A.vcpuComplete(regs, .success(st.rawValue))
         case .doorbell(let n):
-            m.pointee.count(.hypercall, guest: g, hart: h)
+            m.pointee.count(.hypercall, guest: g, cpu: c)
             A.vcpuComplete(regs, m.pointee.doorbell(g, n))
         case .unsupported:
-            m.pointee.count(.hypercall, guest: g, hart: h)
-            A.vcpuComplete(regs, .notSupported)
+            m.pointee.count(.hypercall, guest: g, cpu: c)
+            A.vcpuComplete(regs, .failure(.notSupported))
         }
         return true
     }
 
-    static func slotOf(_ g: Int, vcpu: UInt64) -> Int? {
+    /// Copies up to 4 KiB of guest memory to the guest's console. The whole
+    /// range the guest names must be its RAM, even the part not written.
+    static func consoleWrite(_ g: Int, _ gpa: GuestPhysicalAddress, length: UInt64) -> CallResult {
         let m = M.shared
-        for k in 0..<m.pointee.vcpuCount where m.pointee.vcpus[k].guest == g && UInt64(m.pointee.vcpus[k].index) == vcpu {
-            return k
-        }
-        return nil
+        guard let host = m.pointee.guests[g].translate(gpa, length: length) else { return .failure(.invalidAddress) }
+        let n = min(length, 4096)
+        let bytes = UnsafePointer<UInt8>(host.pointer(to: UInt8.self))
+        for i in 0..<Int(n) { ConsoleService<A>.guestOutput(g, bytes[i]) }
+        return .success(n)
     }
 
-    /// SBI IPI semantics: hart_mask relative to hart_mask_base; base all-ones means every hart.
-    static func sendIPI(_ g: Int, mask: UInt64, base: UInt64) -> CallResult {
+    /// Copies typed input into guest memory, as much as is waiting (at most `length`).
+    static func consoleRead(_ g: Int, _ gpa: GuestPhysicalAddress, length: UInt64) -> CallResult {
         let m = M.shared
-        let n = UInt64(m.pointee.guests[g].vcpuCount)
-        for k in 0..<m.pointee.vcpuCount where m.pointee.vcpus[k].guest == g {
-            let idx = UInt64(m.pointee.vcpus[k].index)
-            let hit = base == UInt64.max || (idx >= base && idx - base < 64 && mask & (1 << (idx - base)) != 0)
-            if hit && idx < n {
-                A.vcpuSetIPI(m.pointee.regsOf(k), true)
-                m.pointee.kick(k)
-            }
+        guard let host = m.pointee.guests[g].translate(gpa, length: length) else { return .failure(.invalidAddress) }
+        let bytes = host.pointer(to: UInt8.self)
+        var n: UInt64 = 0
+        while n < length, let b = m.pointee.consoles[g].popInput() {
+            bytes[Int(n)] = b
+            n += 1
         }
-        return .ok
+        return .success(n)
     }
 
-    static func hartStart(_ g: Int, hart: UInt64, entry: UInt64, arg: UInt64) -> CallResult {
+    /// Raises an IPI in every vCPU of `g` named by `targets`.
+    static func sendIPI(_ g: Int, _ targets: VCPUSet) -> CallResult {
         let m = M.shared
-        guard let s = slotOf(g, vcpu: hart) else { return .invalidParam }
-        guard m.pointee.guests[g].translate(gpa: entry, length: 4) != nil else { return .invalidAddress }
-        guard m.pointee.vcpus[s].state == .offline else { return .alreadyAvailable }
-        A.vcpuReset(m.pointee.regsOf(s), guest: g, hartID: hart, entry: entry, arg: arg)
+        for k in 0..<m.pointee.vcpuCount where m.pointee.vcpus[k].guest == g && targets.contains(m.pointee.vcpus[k].index) {
+            A.vcpuInject(m.pointee.regsOf(k), .ipi)
+            m.pointee.kick(k)
+        }
+        return .success(0)
+    }
+
+    static func vcpuStart(_ g: Int, vcpu: UInt64, entry: GuestPhysicalAddress, arg: UInt64) -> CallResult {
+        let m = M.shared
+        guard let s = m.pointee.slotOf(g, vcpu: vcpu) else { return .failure(.invalidParameter) }
+        guard m.pointee.guests[g].translate(entry, length: 4) != nil else { return .failure(.invalidAddress) }
+        guard m.pointee.vcpus[s].state == .offline else { return .failure(.alreadyAvailable) }
+        A.vcpuReset(m.pointee.regsOf(s), vcpu: Int(vcpu), entry: entry, arg: arg)
         m.pointee.vcpus[s].state = .runnable
-        return .ok
+        m.pointee.kick(s)
+        return .success(0)
     }
 }

@@ -31,6 +31,10 @@ public struct FaultRecord {
     public var access: Access = .read
     public var at: UInt64 = 0
     public init() {}
+
+    public init(_ kind: FaultKind, pc: UInt64, address: UInt64 = 0, at: UInt64) {
+        self.kind = kind; valid = true; self.pc = pc; self.address = address; self.at = at
+    }
 }
 
 public struct GuestRecord {
@@ -61,14 +65,16 @@ public struct GuestRecord {
     public init() {}
 
     public var ramSize: UInt64 { config.memory_size }
+    public var flags: GuestFlags { GuestFlags(rawValue: config.flags) }
     public var vcpuCount: Int { Int(config.vcpus) }
 
-    /// Maps a guest-physical range onto host memory if it lies wholly in guest RAM.
-    public func translate(gpa: UInt64, length: UInt64) -> UInt64? {
-        guard ramHost != 0, gpa >= RUM_GUEST_RAM_GPA, length <= ramSize else { return nil }
-        let offset = gpa - RUM_GUEST_RAM_GPA
+    /// Maps a guest-physical range onto host memory if it lies wholly in guest
+    /// RAM (no wrap-around: `length` is checked before it is added).
+    public func translate(_ gpa: GuestPhysicalAddress, length: UInt64) -> HostPhysicalAddress? {
+        guard ramHost != 0, gpa.value >= RUM_GUEST_RAM_GPA, length <= ramSize else { return nil }
+        let offset = gpa.value - RUM_GUEST_RAM_GPA
         guard offset <= ramSize - length else { return nil }
-        return ramHost + offset
+        return HostPhysicalAddress(ramHost + offset)
     }
 
     public func nameIs(_ word: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -78,4 +84,15 @@ public struct GuestRecord {
     public func withName<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         withPaddedName(config.name, body)
     }
+}
+
+/// A guest's configuration flags (RUM_GUEST_F_* in rumabi.h).
+public struct GuestFlags: OptionSet {
+    public var rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    public static let autostart = GuestFlags(rawValue: RUM_GUEST_F_AUTOSTART)
+    public static let pinned = GuestFlags(rawValue: RUM_GUEST_F_PINNED)
+    public static let verbose = GuestFlags(rawValue: RUM_GUEST_F_VERBOSE)
+    public static let test = GuestFlags(rawValue: RUM_GUEST_F_TEST)
 }

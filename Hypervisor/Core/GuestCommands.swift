@@ -1,11 +1,18 @@
 // GuestCommands: the console commands that manage guests.
 //
-// list, info, start, stop, restart, pause, resume, console and stats. A guest
-// is named by name or id. Each command checks the guest exists and that the
-// request fits its state before changing anything, and answers a misfit with
-// one `error:` line.
+// A command line is parsed into a `GuestCommand` (name, argument count, guest
+// resolved by name or id), then run. Each command checks the guest exists and
+// that the request fits its state before changing anything, and answers a
+// misfit with one `error:` line. The reports (list, info, ...) are in
+// GuestReports.swift.
 
 import RumABI
+
+/// A guest-management command and the guest it names.
+enum GuestCommand {
+    case list, stats, devices, channels
+    case info(Int), start(Int), stop(Int), restart(Int), pause(Int), resume(Int), console(Int)
+}
 
 enum GuestCommands<A: GuestHosting> {
     typealias M = Machine<A>
@@ -13,30 +20,48 @@ enum GuestCommands<A: GuestHosting> {
 
     /// Runs `w` if it is a guest command; false if not one of ours.
     static func run(_ w: Words) -> Bool {
-        if w.word(0, is: "list") { if args(w, 0) { list() }; return true }
-        if w.word(0, is: "stats") { if args(w, 0) { stats() }; return true }
-        if w.word(0, is: "devices") { if args(w, 0) { listDevices() }; return true }
-        if w.word(0, is: "channels") { if args(w, 0) { listChannels() }; return true }
-        let which: Int
-        if w.word(0, is: "info") { which = 0 }
-        else if w.word(0, is: "start") { which = 1 }
-        else if w.word(0, is: "stop") { which = 2 }
-        else if w.word(0, is: "restart") { which = 3 }
-        else if w.word(0, is: "pause") { which = 4 }
-        else if w.word(0, is: "resume") { which = 5 }
-        else if w.word(0, is: "console") { which = 6 }
-        else { return false }
-        guard args(w, 1), let g = resolve(w) else { return true }
-        switch which {
-        case 0: info(g)
-        case 1: start(g)
-        case 2: stop(g)
-        case 3: restart(g)
-        case 4: pause(g)
-        case 5: resume(g)
-        default: ConsoleService<A>.attach(g)
+        switch parse(w) {
+        case .notOurs: return false
+        case .refused: return true
+        case .command(let c): execute(c); return true
         }
-        return true
+    }
+
+    enum Parsed { case notOurs, refused, command(GuestCommand) }
+
+    /// Parses a line; a malformed line of ours prints its `error:` line (`.refused`).
+    static func parse(_ w: Words) -> Parsed {
+        if w.word(0, is: "list") { return args(w, 0) ? .command(.list) : .refused }
+        if w.word(0, is: "stats") { return args(w, 0) ? .command(.stats) : .refused }
+        if w.word(0, is: "devices") { return args(w, 0) ? .command(.devices) : .refused }
+        if w.word(0, is: "channels") { return args(w, 0) ? .command(.channels) : .refused }
+        let make: (Int) -> GuestCommand
+        if w.word(0, is: "info") { make = { .info($0) } }
+        else if w.word(0, is: "start") { make = { .start($0) } }
+        else if w.word(0, is: "stop") { make = { .stop($0) } }
+        else if w.word(0, is: "restart") { make = { .restart($0) } }
+        else if w.word(0, is: "pause") { make = { .pause($0) } }
+        else if w.word(0, is: "resume") { make = { .resume($0) } }
+        else if w.word(0, is: "console") { make = { .console($0) } }
+        else { return .notOurs }
+        guard args(w, 1), let g = resolve(w) else { return .refused }
+        return .command(make(g))
+    }
+
+    static func execute(_ c: GuestCommand) {
+        switch c {
+        case .list: list()
+        case .stats: stats()
+        case .devices: listDevices()
+        case .channels: listChannels()
+        case .info(let g): info(g)
+        case .start(let g): start(g)
+        case .stop(let g): stop(g)
+        case .restart(let g): restart(g)
+        case .pause(let g): pause(g)
+        case .resume(let g): resume(g)
+        case .console(let g): ConsoleService<A>.attach(g)
+        }
     }
 
     static func args(_ w: Words, _ n: Int) -> Bool {
@@ -87,13 +112,13 @@ enum GuestCommands<A: GuestHosting> {
         }
         m.pointee.destroy(g)
         let job: GuestBuild
-        do { job = try m.pointee.reserve(g, builder: A.currentHart()) } catch {
+        do { job = try m.pointee.reserve(g, builder: A.currentCPU()) } catch {
             BigLock.release()
             if error == .refused { refusedLine(g) } else { fail(g, error.reason) }
             return
         }
         BigLock.release()
-        job.fill()                              // outside the lock: the other harts keep running
+        job.fill()                              // outside the lock: the other CPUs keep running
         BigLock.acquire()
         do { try m.pointee.finish(g) } catch {
             BigLock.release(); fail(g, error.reason); return
@@ -103,20 +128,20 @@ enum GuestCommands<A: GuestHosting> {
         done(g, "started")
     }
 
-    /// Records `action` and waits (bounded) until the guest's vCPUs have left every hart.
+    /// Records `action` and waits (bounded) until the guest's vCPUs have left
+    /// every CPU and the action is carried out. False if that took too long:
+    /// the action stays recorded and is carried out when they leave.
     static func requestAndSettle(_ g: Int, _ action: PendingAction) -> Bool {
         let m = M.shared
         BigLock.acquire()
-        m.pointee.pending[g] = action
-        m.pointee.settle(g)
+        m.pointee.request(g, action)
         kickGuest(g)
         BigLock.release()
         let deadline = A.counter() + A.counterFrequency / 2
         while A.counter() < deadline {
             BigLock.acquire()
-            let left = m.pointee.pending[g]
-            if left != .none { m.pointee.settle(g) }
-            let settled = m.pointee.pending[g] == .none
+            if m.pointee.pending[g] != .none { m.pointee.settle(g) }
+            let settled = m.pointee.pending[g] == .none && m.pointee.guests[g].state != .starting
             BigLock.release()
             if settled { return true }
             A.relax()
@@ -125,13 +150,18 @@ enum GuestCommands<A: GuestHosting> {
     }
 
     static func stop(_ g: Int) {
-        let st = M.shared.pointee.guests[g].state
-        guard st == .running || st == .paused || st == .crashed || st == .starting else { fail(g, "is already stopped"); return }
-        if st == .crashed && M.shared.pointee.guests[g].ramHost == 0 {
-            M.shared.pointee.guests[g].state = .stopped; done(g, "stopped"); return
+        let m = M.shared
+        BigLock.acquire()
+        let st = m.pointee.guests[g].state
+        guard st == .running || st == .paused || st == .crashed || st == .starting else {
+            BigLock.release(); fail(g, "is already stopped"); return
         }
-        guard requestAndSettle(g, .stop) else { fail(g, LifecycleError.busy.reason); return }
-        done(g, "stopped")
+        if st == .crashed && m.pointee.guests[g].ramHost == 0 && m.pointee.pending[g] == .none {
+            m.pointee.guests[g].state = .stopped
+            BigLock.release(); done(g, "stopped"); return
+        }
+        BigLock.release()
+        if requestAndSettle(g, .stop) { done(g, "stopped") } else { pendingLine(g, "stop") }
     }
 
     static func restart(_ g: Int) {
@@ -139,12 +169,19 @@ enum GuestCommands<A: GuestHosting> {
         if st == .stopped || st == .crashed {
             start(g); return
         }
-        guard requestAndSettle(g, .restart) else { fail(g, LifecycleError.busy.reason); return }
+        guard requestAndSettle(g, .restart) else { pendingLine(g, "restart"); return }
         let now = M.shared.pointee.guests[g].state
         if now == .running || now == .starting { done(g, "restarted") } else { fail(g, LifecycleError.outOfMemory.reason) }
     }
 
-    /// Makes every hart running guest `g` leave it now. Lock held.
+    /// "x: stop pending: a vCPU has not left its CPU yet; it happens when it does".
+    static func pendingLine(_ g: Int, _ what: StaticString) {
+        M.shared.pointee.guests[g].withName { O.printable($0) }
+        O.str(": "); O.str(what)
+        O.line(" pending: a vCPU has not left its CPU yet (see 'list')")
+    }
+
+    /// Makes every CPU running guest `g` leave it now. Lock held.
     static func kickGuest(_ g: Int) {
         let m = M.shared
         for k in 0..<m.pointee.vcpuCount where m.pointee.vcpus[k].guest == g && m.pointee.vcpus[k].runningOn >= 0 {
@@ -167,201 +204,5 @@ enum GuestCommands<A: GuestHosting> {
         M.shared.pointee.guests[g].state = .running
         BigLock.release()
         done(g, "resumed")
-    }
-
-    static func list() {
-        let m = M.shared
-        O.line("id  name             state     vcpus  harts     memory   restarts  uptime")
-        for g in 0..<m.pointee.guestCount {
-            let r = m.pointee.guests[g]
-            O.dec(g); O.pad(digits(UInt64(g)), to: 4)
-            let nlen = r.withName { O.printable($0); return $0.count }
-            O.pad(nlen, to: 17)
-            O.str(r.state.label); O.pad(r.state.label.utf8CodeUnitCount, to: 10)
-            O.dec(r.vcpuCount); O.pad(digits(UInt64(r.vcpuCount)), to: 7)
-            let hl = harts(m.pointee.vcpus[m.pointee.firstSlot(g)].hartMask, pinned: r.config.flags & RUM_GUEST_F_PINNED != 0)
-            O.pad(hl, to: 10)
-            O.size(r.ramSize); O.str("  ")
-            O.dec(UInt64(r.restarts)); O.pad(digits(UInt64(r.restarts)), to: 10)
-            if r.state == .running || r.state == .paused {
-                O.dec((A.counter() &- r.startedAt) / A.counterFrequency); O.str("s")
-            } else { O.str("-") }
-            O.byte(10)
-        }
-    }
-
-    /// Prints a hart mask as "0,1" (with '*' if pinned); returns characters written.
-    static func harts(_ mask: UInt64, pinned: Bool) -> Int {
-        var n = 0
-        for h in 0..<64 where mask & (1 << UInt64(h)) != 0 {
-            if n > 0 { O.str(","); n += 1 }
-            O.dec(h); n += digits(UInt64(h))
-        }
-        if pinned { O.str("*"); n += 1 }
-        return n
-    }
-
-    static func digits(_ v: UInt64) -> Int {
-        var n = 1, x = v
-        while x >= 10 { x /= 10; n += 1 }
-        return n
-    }
-
-    static func info(_ g: Int) {
-        let m = M.shared
-        let r = m.pointee.guests[g]
-        O.str("guest "); O.dec(g); O.str(" '"); _ = r.withName { O.printable($0) }; O.str("': ")
-        O.line(r.state.label)
-        O.str("  vcpus "); O.dec(r.vcpuCount); O.str("  harts ")
-        _ = harts(m.pointee.vcpus[m.pointee.firstSlot(g)].hartMask, pinned: r.config.flags & RUM_GUEST_F_PINNED != 0)
-        O.str("  restart policy ")
-        switch r.config.restart_policy {
-        case RUM_RESTART_NEVER: O.line("never")
-        case RUM_RESTART_ALWAYS: O.line("always")
-        default: O.line("on-crash")
-        }
-        O.str("  memory  gpa "); O.hex(RUM_GUEST_RAM_GPA, digits: 8); O.str(" size "); O.size(r.ramSize)
-        if r.ramHost != 0 { O.str(" -> host "); O.hex(r.ramHost, digits: 10) }
-        O.byte(10)
-        O.str("  systable gpa "); O.hex(RUM_GUEST_SYSTABLE_GPA, digits: 8); O.line(" (read-only)")
-        if r.ramHost != 0 {
-            let t = UnsafePointer<SysTable>(bitPattern: UInt(r.sysTableHost))!.pointee
-            O.str("  id (SipHash-2-4) "); O.hex(t.sip_id_hi); O.str(" "); O.hex(t.sip_id_lo); O.byte(10)
-        }
-        if let refusal = r.refusal {
-            O.str("  image "); O.line(refusal.text)
-        } else if r.bodySize > 0 {
-            O.str("  image signed NPL, verified, "); O.dec(r.bodySize); O.str(" bytes")
-            if r.config.store_size > 0 { O.str("; payload store "); O.dec(UInt64(r.config.store_size)); O.str(" bytes") }
-            O.byte(10)
-        }
-        var any = false
-        for i in 0..<m.pointee.deviceCount where m.pointee.devices[i].config.owner == UInt32(g) {
-            let d = m.pointee.devices[i]
-            O.str("  device "); _ = d.withName { O.printable($0) }
-            O.str(" mmio "); O.hex(d.config.mmio_base, digits: 8); O.str(" irq "); O.dec(UInt64(d.config.irq))
-            O.str(" interrupts "); O.dec(d.interrupts)
-            if d.delivery.count > 0 {
-                O.str(" delivery mean "); O.dec(d.delivery.mean); O.str(" max "); O.dec(d.delivery.max); O.str(" instructions")
-            }
-            O.byte(10)
-            any = true
-        }
-        for i in 0..<m.pointee.channelCount {
-            guard let side = m.pointee.channels[i].side(g) else { continue }
-            O.str("  channel "); _ = m.pointee.channels[i].withName { O.printable($0) }
-            O.str(side == 0 ? " (side A) peer " : " (side B) peer ")
-            let peer = Int(side == 0 ? m.pointee.channels[i].config.guest_b : m.pointee.channels[i].config.guest_a)
-            _ = m.pointee.guests[peer].withName { O.printable($0) }
-            O.byte(10)
-            any = true
-        }
-        if !any { O.line("  devices none, channels none") }
-        O.str("  restarts "); O.dec(UInt64(r.restarts))
-        if r.lastRestartLatency > 0 {
-            O.str("  last restart "); O.dec(r.lastRestartLatency * 1_000_000 / A.counterFrequency); O.str(" us to first output")
-        }
-        O.byte(10)
-        O.str("  console "); O.dec(m.pointee.consoles[g].written); O.line(" bytes written")
-        O.str("  exits")
-        for i in 0..<ExitReason.count {
-            O.str(" "); O.str(ExitReason(rawValue: i)!.label); O.str("="); O.dec(exitCount(g, i))
-        }
-        O.byte(10)
-        let f = r.lastFault
-        if f.valid {
-            O.str("  last fault: "); O.str(f.kind.label)
-            if f.kind == .stage2Fault {
-                O.str(f.access == .write ? " (write)" : f.access == .execute ? " (fetch)" : " (read)")
-            }
-            O.str(" at pc "); O.hex(f.pc, digits: 10)
-            O.str(f.kind == .stage2Fault ? " gpa " : " detail "); O.hex(f.address, digits: 10); O.byte(10)
-        } else {
-            O.line("  last fault: none")
-        }
-    }
-
-    /// Exits of guest `g` for reason `i`, fast-path calls included in hypercalls.
-    static func exitCount(_ g: Int, _ i: Int) -> UInt64 {
-        let m = M.shared
-        var v = m.pointee.guests[g].exits[i]
-        if i == ExitReason.hypercall.rawValue {
-            for k in 0..<m.pointee.vcpuCount where m.pointee.vcpus[k].guest == g {
-                v &+= A.vcpuFastCalls(m.pointee.regsOf(k))
-            }
-        }
-        return v
-    }
-
-    static func listDevices() {
-        let m = M.shared
-        guard m.pointee.deviceCount > 0 else { O.line("no devices are assigned in this partition"); return }
-        O.line("device           mmio          size      irq  owner            interrupts  delivery (mean/max instructions)")
-        for i in 0..<m.pointee.deviceCount {
-            let d = m.pointee.devices[i]
-            let n = d.withName { O.printable($0); return $0.count }
-            O.pad(n, to: 17)
-            O.hex(d.config.mmio_base, digits: 10); O.str("  ")
-            O.hex(d.config.mmio_size, digits: 6); O.str("  ")
-            O.dec(UInt64(d.config.irq)); O.pad(digits(UInt64(d.config.irq)), to: 5)
-            var w = 0
-            if d.owned {
-                w = m.pointee.guests[Int(d.config.owner)].withName { O.printable($0); return $0.count }
-            } else { O.str("hypervisor"); w = 10 }
-            O.pad(w, to: 17)
-            O.dec(d.interrupts); O.pad(digits(d.interrupts), to: 12)
-            if d.delivery.count == 0 { O.byte(UInt8(ascii: "-")) } else {
-                O.dec(d.delivery.mean); O.byte(UInt8(ascii: "/")); O.dec(d.delivery.max)
-            }
-            O.byte(10)
-        }
-    }
-
-    static func listChannels() {
-        let m = M.shared
-        guard m.pointee.channelCount > 0 else { O.line("no channels in this partition"); return }
-        O.line("channel          side A           side B           size    state  doorbells A->B B->A")
-        for i in 0..<m.pointee.channelCount {
-            let c = m.pointee.channels[i]
-            let n = c.withName { O.printable($0); return $0.count }
-            O.pad(n, to: 17)
-            let a = m.pointee.guests[Int(c.config.guest_a)].withName { O.printable($0); return $0.count }
-            O.pad(a, to: 17)
-            let b = m.pointee.guests[Int(c.config.guest_b)].withName { O.printable($0); return $0.count }
-            O.pad(b, to: 17)
-            O.size(UInt64(c.config.size)); O.str("  ")
-            let st = c.header.pointee.state
-            O.str(st.0 == 1 ? "up" : "down"); O.str("/"); O.str(st.1 == 1 ? "up" : "down"); O.str("  ")
-            O.dec(c.rung.0); O.str(" "); O.dec(c.rung.1); O.byte(10)
-        }
-    }
-
-    static func stats() {
-        let m = M.shared
-        O.str("guest           ")
-        for i in 0..<ExitReason.count {
-            let l = ExitReason(rawValue: i)!.label
-            O.str(l); O.pad(l.utf8CodeUnitCount, to: 11)
-        }
-        O.byte(10)
-        for g in 0..<m.pointee.guestCount {
-            let n = m.pointee.guests[g].withName { O.printable($0); return $0.count }
-            O.pad(n, to: 16)
-            for i in 0..<ExitReason.count {
-                let v = exitCount(g, i)
-                O.dec(v); O.pad(digits(v), to: 11)
-            }
-            O.byte(10)
-        }
-        for h in 0..<min(m.pointee.platform.cpuCount, M.maxHarts) {
-            O.str("hart "); O.dec(h); O.pad(5 + digits(UInt64(h)), to: 16)
-            for i in 0..<ExitReason.count {
-                let v = m.pointee.hartExits[h * ExitReason.count + i]
-                O.dec(v); O.pad(digits(v), to: 11)
-            }
-            O.byte(10)
-        }
-        O.str("free memory "); O.size(m.pointee.pages.freePages > 0 ? UInt64(m.pointee.pages.freePages) * 4096 : 0)
-        O.str(" ("); O.dec(m.pointee.pages.freePages); O.str(" pages; "); O.dec(m.pointee.bootFreePages); O.line(" at boot)")
     }
 }

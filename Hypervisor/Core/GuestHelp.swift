@@ -6,7 +6,7 @@ nonisolated(unsafe) public var guestCommandsEnabled = false
 public enum GuestHelp<A: Architecture> {
     static func print() {
         guard guestCommandsEnabled else { return }
-        Out<A>.line("  list                 guests: id, name, state, vCPUs, harts, memory, restarts, uptime")
+        Out<A>.line("  list                 guests: id, name, state, vCPUs, cpus, memory, restarts, uptime")
         Out<A>.line("  info <guest>         memory, exits by reason, restart policy, last fault")
         Out<A>.line("  start <guest>        create and boot a stopped guest")
         Out<A>.line("  stop <guest>         stop a guest and free its memory")
@@ -14,7 +14,7 @@ public enum GuestHelp<A: Architecture> {
         Out<A>.line("  pause <guest>        stop scheduling a guest's vCPUs")
         Out<A>.line("  resume <guest>       schedule a paused guest again")
         Out<A>.line("  console <guest>      attach to a guest's console (Ctrl-] returns)")
-        Out<A>.line("  stats                exits by reason per guest and per hart")
+        Out<A>.line("  stats                exits by reason per guest and per cpu")
         Out<A>.line("  devices              passed-through devices and their owners")
         Out<A>.line("  channels             inter-guest channels: state and doorbells")
         Out<A>.line("  <guest> is a name or an id")

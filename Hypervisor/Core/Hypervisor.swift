@@ -64,14 +64,14 @@ public enum Hypervisor<A: Architecture> {
 
 extension Hypervisor where A: GuestHosting {
     /// Boots with the guests of `bundle`: sets up the machine, starts the
-    /// autostart guests and the other harts, then runs this hart's scheduler.
-    public static func startWithGuests(_ platform: Platform, bundle: BundleView, bootHart: Int) -> Never {
+    /// autostart guests and the other CPUs, then runs this CPU's scheduler.
+    public static func startWithGuests(_ platform: Platform, bundle: BundleView, bootCPU: Int) -> Never {
         banner(platform)
-        if let reason = Machine<A>.boot(platform, bundle: bundle) { refuse(reason) }
+        if let reason = Machine<A>.boot(platform, bundle: bundle, bootCPU: bootCPU) { refuse(reason) }
         let m = Machine<A>.shared
-        m.pointee.hartOnline[bootHart] = true
+        m.pointee.cpuOnline[bootCPU] = true
         Out<A>.str("guests: "); Out<A>.dec(m.pointee.guestCount); Out<A>.line(" in the boot bundle")
-        for g in 0..<m.pointee.guestCount where m.pointee.guests[g].config.flags & RUM_GUEST_F_AUTOSTART != 0 {
+        for g in 0..<m.pointee.guestCount where m.pointee.guests[g].flags.contains(.autostart) {
             BigLock.acquire()
             do {
                 try m.pointee.create(g)
@@ -82,12 +82,24 @@ extension Hypervisor where A: GuestHosting {
                 if error == .refused { GuestCommands<A>.refusedLine(g) } else { GuestCommands<A>.fail(g, error.reason) }
             }
         }
-        for i in 0..<min(platform.cpuCount, Platform.cpuIDCapacity) where i != bootHart && i < Machine<A>.maxHarts {
-            if !A.startSecondary(i, hardwareID: platform.cpuIDs[i]) {
+        for i in 0..<min(platform.cpuCount, Platform.cpuIDCapacity, Machine<A>.maxCPUs) where i != bootCPU {
+            let top = HostPhysicalAddress(m.pointee.cpuStacks[i]).adding(UInt64(Machine<A>.stackPages) * PageAllocator.pageSize)
+            if !A.startSecondary(i, hardwareID: platform.cpuIDs[i], stack: top) {
                 Out<A>.str("warning: cpu "); Out<A>.dec(i); Out<A>.line(" did not start; its guests share the others")
             }
         }
         Shell<A>.prompt()
-        Scheduler<A>.runHart(bootHart)
+        Scheduler<A>.runCPU(bootCPU)
+    }
+
+    /// Where a secondary CPU enters the core once its port set it up: it is
+    /// marked online (after the port's per-CPU interrupt setup) and runs guests.
+    public static func secondaryStarted(_ index: Int) -> Never {
+        let m = Machine<A>.shared
+        BigLock.acquire()
+        A.cpuReady(index)
+        m.pointee.cpuOnline[index] = true
+        BigLock.release()
+        Scheduler<A>.runCPU(index)
     }
 }

@@ -3,15 +3,15 @@
 // A guest exists (owns RAM, a SysTable page and stage-2 tables) only while it
 // is running or paused. Creation zeroes its RAM and copies its pristine image
 // from the bundle, so nothing leaks between instances or tenants. Stopping is
-// two-phase: a pending action is recorded, and whichever hart sees the last
+// two-phase: a pending action is recorded, and whichever CPU sees the last
 // vCPU of the guest leave the CPU finishes it (`settle`). A fault therefore
-// never waits for other harts, and the other guests keep running.
+// never waits for other CPUs, and the other guests keep running.
 
 import RumABI
 import RumCrypto
 
 public enum LifecycleError: Error {
-    case notStopped, notRunning, notPaused, outOfMemory, busy, refused
+    case notStopped, notRunning, notPaused, outOfMemory, refused
 
     public var reason: StaticString {
         switch self {
@@ -19,7 +19,6 @@ public enum LifecycleError: Error {
         case .notRunning: "is not running"
         case .notPaused: "is not paused"
         case .outOfMemory: "cannot be created: not enough free memory"
-        case .busy: "did not leave its CPUs in time"
         case .refused: "has an image that failed verification (see info)"
         }
     }
@@ -46,18 +45,18 @@ public struct GuestBuild {
 
 extension Machine {
     /// Creates guest `g` from its pristine image and makes vCPU 0 runnable,
-    /// all three phases with the lock held (boot, before other harts run).
+    /// all three phases with the lock held (boot, before other CPUs run).
     public mutating func create(_ g: Int) throws(LifecycleError) {
-        let b = try reserve(g, builder: A.currentHart())
+        let b = try reserve(g, builder: A.currentCPU())
         b.fill()
         try finish(g)
     }
 
     /// Phase 1 of creation, lock held: checks the image (once per boot),
     /// allocates RAM and the SysTable page. The guest is then `.starting`:
-    /// `builder` (or, if -1, the first hart that claims it) fills its RAM
+    /// `builder` (or, if -1, the first CPU that claims it) fills its RAM
     /// without the lock (`GuestBuild.fill`) and calls `finish`. Zeroing and
-    /// copying megabytes under the lock would stall every other hart.
+    /// copying megabytes under the lock would stall every other CPU.
     public mutating func reserve(_ g: Int, builder: Int) throws(LifecycleError) -> GuestBuild {
         guard guests[g].ramHost == 0 else { throw .notStopped }
         if guests[g].bodyAddress == 0 {
@@ -105,13 +104,13 @@ extension Machine {
         return b
     }
 
-    /// A `.starting` guest nobody builds yet whose vCPU 0 may run on hart `h`,
-    /// now claimed by `h` (a hart pinned to another guest never builds it). Lock held.
-    public mutating func claimBuild(_ h: Int) -> Int? {
-        for k in 0..<vcpuCount where vcpus[k].index == 0 && vcpus[k].hartMask & (1 << UInt64(h)) != 0 {
+    /// A `.starting` guest nobody builds yet whose vCPU 0 may run on CPU `c`,
+    /// now claimed by `c` (a CPU pinned to another guest never builds it). Lock held.
+    public mutating func claimBuild(_ c: Int) -> Int? {
+        for k in 0..<vcpuCount where vcpus[k].index == 0 && vcpus[k].cpuMask & (1 << UInt64(c)) != 0 {
             let g = vcpus[k].guest
             guard guests[g].state == .starting, guests[g].builder < 0 else { continue }
-            guests[g].builder = h
+            guests[g].builder = c
             return g
         }
         return nil
@@ -124,27 +123,27 @@ extension Machine {
         guard guests[g].state == .starting else { throw .notStopped }
         let ram = guests[g].ramHost, st = guests[g].sysTableHost
         guests[g].builder = -1
-        guard var s2 = A.stage2Create(&pages, vmid: UInt16(g + 1), ramHost: ram, ramSize: guests[g].ramSize,
-                                      sysTableHost: st) else {
+        let layout = GuestLayout(ram: GuestPhysicalAddress(RUM_GUEST_RAM_GPA), ramHost: HostPhysicalAddress(ram),
+                                 ramSize: guests[g].ramSize, sysTable: GuestPhysicalAddress(RUM_GUEST_SYSTABLE_GPA),
+                                 sysTableHost: HostPhysicalAddress(st))
+        guard A.vmCreate(vm(g), vmid: UInt16(g + 1), layout: layout, &pages) else {
             pages.free(ram, pages: Int(guests[g].ramSize / PageAllocator.pageSize)); pages.free(st, pages: 1)
             guests[g].ramHost = 0
             guests[g].sysTableHost = 0
             guests[g].state = .crashed
             throw .outOfMemory
         }
+        vmLive[g] = true
         fillSysTable(g)
         let table = UnsafeMutablePointer<SysTable>(bitPattern: UInt(st))!
-        guard attachDevices(g, &s2), attachChannels(g, &s2, table) else {
-            stage2[g] = s2
+        guard attachDevices(g), attachChannels(g, table) else {
             destroy(g)
             guests[g].state = .crashed
             throw .outOfMemory
         }
-        stage2[g] = s2
         for k in 0..<vcpuCount where vcpus[k].guest == g {
             vcpus[k].state = vcpus[k].index == 0 ? .runnable : .offline
-            A.vcpuReset(regsOf(k), guest: g, hartID: UInt64(vcpus[k].index), entry: RUM_GUEST_RAM_GPA,
-                        arg: RUM_GUEST_SYSTABLE_GPA)
+            A.vcpuReset(regsOf(k), vcpu: vcpus[k].index, entry: layout.ram, arg: RUM_GUEST_SYSTABLE_GPA)
         }
         if guests[g].restarts > 0 || guests[g].lastFault.valid { markRestart(g) }
         guests[g].state = .running
@@ -169,8 +168,8 @@ extension Machine {
             detachDevices(g)
             detachChannels(g)
         }
-        if let s2 = stage2[g] { A.stage2Destroy(s2, &pages) }
-        stage2[g] = nil
+        if vmLive[g] { A.vmDestroy(vm(g), &pages) }
+        vmLive[g] = false
         if guests[g].ramHost != 0 {
             pages.free(guests[g].ramHost, pages: Int(guests[g].ramSize / PageAllocator.pageSize))
             pages.free(guests[g].sysTableHost, pages: 1)
@@ -208,11 +207,10 @@ extension Machine {
             t.payload_base = RUM_GUEST_RAM_GPA + guests[g].ramSize - store
             t.payload_size = UInt64(guests[g].config.store_size)
         }
-        let f = guests[g].config.flags
-        t.flags = (f & RUM_GUEST_F_VERBOSE != 0 ? RUM_SYSTABLE_F_VERBOSE : 0)
-            | (f & RUM_GUEST_F_PINNED != 0 ? RUM_SYSTABLE_F_PINNED : 0)
-        t.reserved.0 = f & RUM_GUEST_F_TEST != 0 ? UInt64(guests[g].config.payload) : 0
-        t.reserved.1 = RUM_GUEST_SYSTABLE_GPA + UInt64(RUM_DEVTABLE_OFFSET)   // the device table
+        let f = guests[g].flags
+        t.flags = (f.contains(.verbose) ? RUM_SYSTABLE_F_VERBOSE : 0) | (f.contains(.pinned) ? RUM_SYSTABLE_F_PINNED : 0)
+        t.test_payload = guests[g].flags.contains(.test) ? guests[g].config.payload : 0
+        t.devtable = RUM_GUEST_SYSTABLE_GPA + UInt64(RUM_DEVTABLE_OFFSET)
         UnsafeMutablePointer<SysTable>(bitPattern: UInt(guests[g].sysTableHost))!.pointee = t
     }
 
@@ -222,14 +220,22 @@ extension Machine {
         guard guests[g].state == .running || guests[g].state == .paused else { return }
         guests[g].lastFault = record
         guests[g].state = .crashed
-        pending[g] = .crash
+        if pending[g] == .none { pending[g] = .crash }    // a stop or restart asked for stays
+        settle(g)
+    }
+
+    /// An operator's request (`stop`, `restart`): it replaces whatever the
+    /// guest itself caused (a crash, a reset) and is carried out as soon as
+    /// no vCPU of `g` is on a CPU. Lock held.
+    public mutating func request(_ g: Int, _ action: PendingAction) {
+        pending[g] = action
         settle(g)
     }
 
     /// Finishes a pending action once no vCPU of `g` is on a CPU. Returns
     /// true if something was done. Caller holds the lock.
     /// A guest being built is left alone until `finish`; its builder settles
-    /// it then. A restart only reserves the new instance (phase 1): a hart's
+    /// it then. A restart only reserves the new instance (phase 1): a CPU's
     /// scheduler loop fills and finishes it (Scheduler.build).
     @discardableResult
     public mutating func settle(_ g: Int) -> Bool {
@@ -269,17 +275,13 @@ extension Machine {
     public mutating func guestReset(_ g: Int, _ kind: SystemResetKind, pc: UInt64) {
         switch kind {
         case .shutdown:
+            guard pending[g] == .none else { break }
             pending[g] = guests[g].config.restart_policy == RUM_RESTART_ALWAYS ? .restart : .stop
             if pending[g] == .stop { guests[g].state = .stopped }
         case .reboot:
-            pending[g] = .restart
+            if pending[g] == .none { pending[g] = .restart }
         case .crash:
-            var r = FaultRecord()
-            r.kind = .guestCrashReport
-            r.valid = true
-            r.pc = pc
-            r.at = A.counter()
-            fault(g, r)
+            fault(g, FaultRecord(.guestCrashReport, pc: pc, at: A.counter()))
             return
         }
         settle(g)

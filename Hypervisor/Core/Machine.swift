@@ -2,13 +2,17 @@
 //
 // One `Machine<A>` lives in pages taken from the allocator at boot and is
 // reached through `Machine<A>.shared`. It holds the guest table, the vCPU
-// slots (register files live in a separate page array so their addresses
-// never move: the world switch keeps a pointer to them), per-hart counters and
-// the console attachment. All fields are guarded by `BigLock`.
+// slots, per-CPU counters and the console attachment. The port's state lives
+// beside it, in page arrays whose addresses never move (the world switch
+// keeps pointers into them): one `A.VCPURegisters` per vCPU slot and one
+// `A.VMState` per guest. All fields are guarded by `BigLock`.
 //
-// Every method is `mutating`, even the ones that only read: a non-mutating
-// method takes `self` by value, which for this ~40 KiB struct reached through
-// a pointer means a copy on the (small) hypervisor stack.
+// `Machine` is non-copyable: there is exactly one. Every method is
+// `mutating`, even the ones that only read: a borrowing method of this
+// loadable ~40 KiB struct, called through `shared.pointee`, gets its `self`
+// as a value and the compiler builds that value on the (64 KiB) hypervisor
+// stack; an inout `self` is passed by address. The image test
+// `testNoHypervisorFunctionHasAHugeStackFrame` catches a regression.
 
 import RumABI
 
@@ -17,37 +21,46 @@ public struct VCPUSlot {
     public var guest = 0
     public var index = 0
     public var state = State.offline
-    /// Hart running it now, or -1.
+    /// CPU running it now, or -1.
     public var runningOn = -1
-    public var hartMask: UInt64 = 0
+    /// CPUs it may run on (bit n = CPU index n).
+    public var cpuMask: UInt64 = 0
 }
 
 public enum PendingAction: UInt8 { case none, stop, restart, crash }
 
-public struct Machine<A: GuestHosting> {
+public struct Machine<A: GuestHosting>: ~Copyable {
     public static var maxGuests: Int { 8 }
     public static var maxVCPUs: Int { Int(RUM_BUNDLE_MAX_VCPUS) }
-    public static var maxHarts: Int { 8 }
+    public static var maxCPUs: Int { 8 }
     /// Time slice in microseconds.
     public static var sliceMicros: UInt64 { 4000 }
+    /// Stack of each secondary CPU, in pages.
+    public static var stackPages: Int { 16 }
 
     public var platform: Platform
     public var pages: PageAllocator
+    /// Free pages once boot is complete (every CPU started): `stats` compares against it.
     public var bootFreePages = 0
     public var guests: InlineArray<8, GuestRecord> = .init(repeating: GuestRecord())
     /// Virtual consoles, apart from the records so a record stays small to copy.
     public var consoles: InlineArray<8, VConsole> = .init(repeating: VConsole())
     public var pending: InlineArray<8, PendingAction> = .init(repeating: .none)
-    public var stage2: InlineArray<8, A.Stage2?> = .init(repeating: nil)
+    /// Whether guest g's VM state holds a live stage-2 (between create and destroy).
+    public var vmLive: InlineArray<8, Bool> = .init(repeating: false)
     public var guestCount = 0
     public var vcpus: InlineArray<16, VCPUSlot> = .init(repeating: VCPUSlot())
     public var vcpuCount = 0
     public var regs: UnsafeMutablePointer<A.VCPURegisters>
+    public var vmStates: UnsafeMutablePointer<A.VMState>
     public var lastPicked: InlineArray<8, Int> = .init(repeating: 0)
-    public var hartExits: InlineArray<88, UInt64> = .init(repeating: 0)  // 8 harts x 11 reasons
-    public var hartOnline: InlineArray<8, Bool> = .init(repeating: false)
-    /// Harts reserved by pinned guests (bit n = hart n).
-    public var pinnedHarts: UInt64 = 0
+    public var cpuExits: InlineArray<88, UInt64> = .init(repeating: 0)  // 8 CPUs x 11 reasons
+    public var cpuOnline: InlineArray<8, Bool> = .init(repeating: false)
+    /// Stack (lowest address) of each secondary CPU, taken at boot so that the
+    /// free-memory baseline already counts them; 0 for the boot CPU.
+    public var cpuStacks: InlineArray<8, UInt64> = .init(repeating: 0)
+    /// CPUs reserved by pinned guests (bit n = CPU n).
+    public var pinnedCPUs: UInt64 = 0
     public var attached = -1
     public var editor = LineEditor<Shell<A>.Echo>()
     public var bundle: BundleView
@@ -56,40 +69,46 @@ public struct Machine<A: GuestHosting> {
     public var channels: InlineArray<8, ChannelRecord> = .init(repeating: ChannelRecord())
     public var channelCount = 0
 
-    nonisolated(unsafe) static var storage: UnsafeMutableRawPointer? { get { machineStorage } set { machineStorage = newValue } }
-
     public static var shared: UnsafeMutablePointer<Machine<A>> {
         machineStorage.unsafelyUnwrapped.assumingMemoryBound(to: Machine<A>.self)
     }
 
     /// Sets up the machine: takes the largest free range as the page pool,
-    /// places the state and register pages, creates the guest table from the
-    /// bundle. Returns a reason on failure.
-    public static func boot(_ platform: Platform, bundle: BundleView) -> StaticString? {
+    /// places the state, register and VM pages, creates the guest table from
+    /// the bundle. Returns a reason on failure.
+    public static func boot(_ platform: Platform, bundle: BundleView, bootCPU: Int = 0) -> StaticString? {
         var pages = PageAllocator(memory: platform.memory)
         let statePages = (MemoryLayout<Machine<A>>.size + 4095) / 4096
-        let regPages = (MemoryLayout<A.VCPURegisters>.stride * 16 + 4095) / 4096
+        let regPages = (MemoryLayout<A.VCPURegisters>.stride * maxVCPUs + 4095) / 4096
+        let vmPages = (MemoryLayout<A.VMState>.stride * maxGuests + 4095) / 4096
         guard let stateAddr = pages.allocateZeroed(pages: statePages),
-              let regAddr = pages.allocateZeroed(pages: regPages) else { return "not enough memory for the hypervisor state" }
-        let regsPtr = UnsafeMutablePointer<A.VCPURegisters>(bitPattern: UInt(regAddr))!
+              let regAddr = pages.allocateZeroed(pages: regPages),
+              let vmAddr = pages.allocateZeroed(pages: vmPages) else { return "not enough memory for the hypervisor state" }
         // The state is too large for a boot stack, so it is built in place: every
         // stored property is trivial and all-zero bytes are a valid value for
         // each, except the fields assigned right here.
         let m = UnsafeMutablePointer<Machine<A>>(bitPattern: UInt(stateAddr))!
         machineStorage = UnsafeMutableRawPointer(m)
         m.pointee.platform = platform
-        m.pointee.pages = pages
-        m.pointee.regs = regsPtr
+        m.pointee.regs = UnsafeMutablePointer<A.VCPURegisters>(bitPattern: UInt(regAddr))!
+        m.pointee.vmStates = UnsafeMutablePointer<A.VMState>(bitPattern: UInt(vmAddr))!
+        for g in 0..<maxGuests { (m.pointee.vmStates + g).initialize(to: A.vmEmpty()) }
         m.pointee.bundle = bundle
         m.pointee.attached = -1
-        for g in 0..<Machine.maxGuests { m.pointee.stage2[g] = nil }
+        for k in 0..<maxVCPUs where !A.vcpuCreate(m.pointee.regs + k, &pages) {
+            return "not enough memory for the vCPUs"
+        }
+        for c in 0..<min(platform.cpuCount, maxCPUs) where c != bootCPU {
+            guard let stack = pages.allocateZeroed(pages: stackPages) else { return "not enough memory for the CPU stacks" }
+            m.pointee.cpuStacks[c] = stack
+        }
+        m.pointee.pages = pages
         m.pointee.populate()
         guard m.pointee.setUpChannels() else { return "not enough memory for the channels" }
         m.pointee.bootFreePages = m.pointee.pages.freePages
         guestCommandsEnabled = true
         return nil
     }
-
 
     /// Fills the guest table and vCPU slots from the bundle.
     mutating func populate() {
@@ -100,15 +119,15 @@ public struct Machine<A: GuestHosting> {
             g.config = cfg
             g.imageAddress = bundle.base + UInt64(cfg.image_offset)
             guests[i] = g
-            let allHarts: UInt64 = platform.cpuCount >= 64 ? ~0 : (1 << UInt64(platform.cpuCount)) - 1
-            var mask = cfg.hart_mask & allHarts
-            if mask == 0 { mask = allHarts }
-            if cfg.flags & RUM_GUEST_F_PINNED != 0 { pinnedHarts |= mask }
+            let allCPUs: UInt64 = platform.cpuCount >= 64 ? ~0 : (1 << UInt64(platform.cpuCount)) - 1
+            var mask = cfg.cpu_mask & allCPUs
+            if mask == 0 { mask = allCPUs }
+            if g.flags.contains(.pinned) { pinnedCPUs |= mask }
             for v in 0..<Int(cfg.vcpus) {
                 var slot = VCPUSlot()
                 slot.guest = i
                 slot.index = v
-                slot.hartMask = mask
+                slot.cpuMask = mask
                 vcpus[vcpuCount] = slot
                 vcpuCount += 1
             }
@@ -122,14 +141,17 @@ public struct Machine<A: GuestHosting> {
             channels[i].config = bundle.channel(i)
             channelCount += 1
         }
-        // Unpinned guests stay off harts that pinned guests own, unless that leaves them none.
-        for k in 0..<vcpuCount where guests[vcpus[k].guest].config.flags & RUM_GUEST_F_PINNED == 0 {
-            let free = vcpus[k].hartMask & ~pinnedHarts
-            if free != 0 { vcpus[k].hartMask = free }
+        // Unpinned guests stay off CPUs that pinned guests own, unless that leaves them none.
+        for k in 0..<vcpuCount where !guests[vcpus[k].guest].flags.contains(.pinned) {
+            let free = vcpus[k].cpuMask & ~pinnedCPUs
+            if free != 0 { vcpus[k].cpuMask = free }
         }
     }
 
     public mutating func regsOf(_ slot: Int) -> UnsafeMutablePointer<A.VCPURegisters> { regs + slot }
+
+    /// The port's state of guest `g`'s VM.
+    public mutating func vm(_ g: Int) -> UnsafeMutablePointer<A.VMState> { vmStates + g }
 
     /// First vCPU slot of guest `g`.
     mutating func firstSlot(_ g: Int) -> Int {
@@ -142,9 +164,23 @@ public struct Machine<A: GuestHosting> {
         return false
     }
 
-    mutating func count(_ reason: ExitReason, guest g: Int, hart h: Int) {
+    /// Slot of vCPU `vcpu` of guest `g`, if it has one.
+    mutating func slotOf(_ g: Int, vcpu: UInt64) -> Int? {
+        for k in 0..<vcpuCount where vcpus[k].guest == g && UInt64(vcpus[k].index) == vcpu { return k }
+        return nil
+    }
+
+    /// The CPUs present (bit n = CPU n), at most `maxCPUs`.
+    var presentCPUs: UInt64 {
+        mutating get {
+            let n = UInt64(min(platform.cpuCount, Self.maxCPUs))
+            return n >= 64 ? ~0 : (1 << n) - 1
+        }
+    }
+
+    mutating func count(_ reason: ExitReason, guest g: Int, cpu c: Int) {
         guests[g].exits[reason.rawValue] &+= 1
-        if h < Machine.maxHarts { hartExits[h * ExitReason.count + reason.rawValue] &+= 1 }
+        if c < Machine.maxCPUs { cpuExits[c * ExitReason.count + reason.rawValue] &+= 1 }
     }
 }
 

@@ -1,40 +1,40 @@
-// Scheduler: each hart's loop that runs vCPUs in time slices.
+// Scheduler: each CPU's loop that runs vCPUs in time slices.
 //
-// Round robin over the vCPU slots a hart may run (hart mask), skipping guests
+// Round robin over the vCPU slots a CPU may run (CPU mask), skipping guests
 // that are not running or have an action pending. A picked vCPU runs until
-// its slice ends, re-entered directly after exits that leave it runnable. Hart
+// its slice ends, re-entered directly after exits that leave it runnable. CPU
 // 0 also serves the console between exits. A vCPU waiting in wfi becomes
 // runnable when its own timer is due or it has a pending interrupt.
 
 import RumABI
 
 extension Machine {
-    /// Picks the next runnable vCPU for hart `h` and marks it running there.
-    mutating func pick(_ h: Int, now: UInt64) -> Int? {
+    /// Picks the next runnable vCPU for CPU `c` and marks it running there.
+    mutating func pick(_ c: Int, now: UInt64) -> Int? {
         guard vcpuCount > 0 else { return nil }
         for step in 1...vcpuCount {
-            let k = (lastPicked[h] + step) % vcpuCount
+            let k = (lastPicked[c] + step) % vcpuCount
             let v = vcpus[k]
-            guard v.runningOn < 0, v.hartMask & (1 << UInt64(h)) != 0,
+            guard v.runningOn < 0, v.cpuMask & (1 << UInt64(c)) != 0,
                   guests[v.guest].state == .running, pending[v.guest] == .none else { continue }
             switch v.state {
             case .offline: continue
             case .waiting:
-                guard A.vcpuWakeable(regsOf(k), now: now) else { continue }
+                guard A.vcpuWakeable(regsOf(k), vm(v.guest), now: now) else { continue }
                 vcpus[k].state = .runnable
             case .runnable: break
             }
-            vcpus[k].runningOn = h
-            lastPicked[h] = k
+            vcpus[k].runningOn = c
+            lastPicked[c] = k
             return k
         }
         return nil
     }
 
-    /// Earliest wake-up among waiting vCPUs hart `h` may run.
-    mutating func nextWake(_ h: Int) -> UInt64 {
+    /// Earliest wake-up among waiting vCPUs CPU `c` may run.
+    mutating func nextWake(_ c: Int) -> UInt64 {
         var t = UInt64.max
-        for k in 0..<vcpuCount where vcpus[k].state == .waiting && vcpus[k].hartMask & (1 << UInt64(h)) != 0 {
+        for k in 0..<vcpuCount where vcpus[k].state == .waiting && vcpus[k].cpuMask & (1 << UInt64(c)) != 0 {
             t = min(t, A.vcpuTimerDeadline(regsOf(k)))
         }
         return t
@@ -46,40 +46,45 @@ public enum Scheduler<A: GuestHosting> {
 
     static var sliceTicks: UInt64 { A.counterFrequency * M.sliceMicros / 1_000_000 }
 
-    /// The loop every hart runs once the machine is up. Never returns.
-    public static func runHart(_ h: Int) -> Never {
-        let m = M.shared
-        while true {
-            if h == 0 { ConsoleService<A>.poll() }
-            BigLock.acquire()
-            if let g = m.pointee.claimBuild(h) {
-                BigLock.release()
-                build(g, hart: h)
-                continue
-            }
-            let now = A.counter()
-            let picked = m.pointee.pick(h, now: now)
-            let wake = picked == nil ? m.pointee.nextWake(h) : 0
-            BigLock.release()
-            guard let k = picked else {
-                A.idle(until: min(now + sliceTicks, wake))
-                if A.externalInterruptPending() {
-                    BigLock.acquire()
-                    A.serviceInterrupts()
-                    BigLock.release()
-                }
-                continue
-            }
-            // A hart a pinned guest owns runs only that guest; the slice tick there
-            // just lets the hypervisor look in (its vCPU is picked again at once).
-            runSlice(k, hart: h, until: now + sliceTicks)
-        }
+    /// The loop every CPU runs once the machine is up. Never returns.
+    public static func runCPU(_ c: Int) -> Never {
+        while true { step(c) }
     }
 
-    /// Phases 2 and 3 of creating guest `g`, claimed by hart `h`: its memory is
+    /// One turn of CPU `c`'s loop: serve the console (CPU 0), build a guest
+    /// waiting to be built, or run one slice of the next vCPU, or idle until
+    /// the next deadline.
+    static func step(_ c: Int) {
+        let m = M.shared
+        if c == 0 { ConsoleService<A>.poll() }
+        BigLock.acquire()
+        if let g = m.pointee.claimBuild(c) {
+            BigLock.release()
+            build(g, cpu: c)
+            return
+        }
+        let now = A.counter()
+        let picked = m.pointee.pick(c, now: now)
+        let wake = picked == nil ? m.pointee.nextWake(c) : 0
+        BigLock.release()
+        guard let k = picked else {
+            A.idle(until: min(now + sliceTicks, wake))
+            if A.externalInterruptPending() {
+                BigLock.acquire()
+                M.serviceInterrupts()
+                BigLock.release()
+            }
+            return
+        }
+        // A CPU a pinned guest owns runs only that guest; the slice tick there
+        // just lets the hypervisor look in (its vCPU is picked again at once).
+        runSlice(k, cpu: c, until: now + sliceTicks)
+    }
+
+    /// Phases 2 and 3 of creating guest `g`, claimed by CPU `c`: its memory is
     /// filled without the lock, then it is finished under the lock. With blink
-    /// priority its vCPU 0 runs next here, if it may run on this hart.
-    static func build(_ g: Int, hart h: Int) {
+    /// priority its vCPU 0 runs next here, if it may run on this CPU.
+    static func build(_ g: Int, cpu c: Int) {
         let m = M.shared
         BigLock.acquire()
         let job = m.pointee.building(g)
@@ -89,10 +94,10 @@ public enum Scheduler<A: GuestHosting> {
         do {
             try m.pointee.finish(g)
             for k in 0..<m.pointee.vcpuCount where m.pointee.vcpus[k].guest == g && m.pointee.vcpus[k].index == 0 {
-                if m.pointee.guests[g].blink && m.pointee.vcpus[k].hartMask & (1 << UInt64(h)) != 0 {
-                    m.pointee.lastPicked[h] = (k + m.pointee.vcpuCount - 1) % m.pointee.vcpuCount
+                if m.pointee.guests[g].blink && m.pointee.vcpus[k].cpuMask & (1 << UInt64(c)) != 0 {
+                    m.pointee.lastPicked[c] = (k + m.pointee.vcpuCount - 1) % m.pointee.vcpuCount
                 } else {
-                    m.pointee.kick(k)     // another hart runs it
+                    m.pointee.kick(k)     // another CPU runs it
                 }
             }
         } catch {}
@@ -100,27 +105,30 @@ public enum Scheduler<A: GuestHosting> {
         BigLock.release()
     }
 
-    /// Runs vCPU slot `k` on hart `h` until its slice ends or it blocks.
-    static func runSlice(_ k: Int, hart h: Int, until sliceEnd: UInt64) {
+    /// Runs vCPU slot `k` on CPU `c` until its slice ends or it blocks.
+    static func runSlice(_ k: Int, cpu c: Int, until sliceEnd: UInt64) {
         let m = M.shared
         let g = m.pointee.vcpus[k].guest
-        guard let s2 = m.pointee.stage2[g] else {
+        guard m.pointee.vmLive[g] else {
             BigLock.acquire(); m.pointee.vcpus[k].runningOn = -1; BigLock.release(); return
         }
         let regs = m.pointee.regsOf(k)
+        let vm = m.pointee.vm(g)
+        A.vcpuLoad(regs, vm)
         while true {
-            let exit = A.vcpuRun(regs, s2, sliceEnd: sliceEnd)
+            let exit = A.vcpuRun(regs, vm, sliceEnd: sliceEnd)
             BigLock.acquire()
-            let keepGoing = Exits<A>.handle(exit, slot: k, hart: h)
+            let keepGoing = Exits<A>.handle(exit, slot: k, cpu: c)
                 && m.pointee.guests[g].state == .running && m.pointee.pending[g] == .none
             if !keepGoing || A.counter() >= sliceEnd {
+                A.vcpuPut(regs, vm)
                 m.pointee.vcpus[k].runningOn = -1
-                m.pointee.settle(g)       // a restart is built next, by this hart's loop
+                m.pointee.settle(g)       // a restart is built next, by this CPU's loop
                 BigLock.release()
                 return
             }
             BigLock.release()
-            if h == 0 { ConsoleService<A>.poll() }
+            if c == 0 { ConsoleService<A>.poll() }
         }
     }
 }

@@ -42,16 +42,6 @@ public enum Shell<A: Architecture> {
         prompt()
     }
 
-    /// Prints an asynchronous event line without tearing the line being typed:
-    /// erase the prompt line, print the event, redraw prompt and input.
-    public static func notify(_ editor: LineEditor<Echo>, _ body: () -> Void) {
-        Out<A>.str("\r\u{1B}[K")
-        body()
-        Out<A>.byte(10)
-        prompt()
-        editor.forEachByte { A.consoleWrite($0) }
-    }
-
     /// Runs one command line.
     public static func execute(_ line: UnsafeBufferPointer<UInt8>, _ platform: Platform,
                                extra: (Words) -> Bool = { _ in false }) {

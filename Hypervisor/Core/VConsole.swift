@@ -21,10 +21,6 @@ public struct VConsole {
 
     public init() {}
 
-    public mutating func reset() {
-        outHead = 0; outCount = 0; inHead = 0; inCount = 0
-    }
-
     public mutating func put(_ b: UInt8) {
         out[outHead] = b
         outHead = (outHead + 1) % VConsole.capacity

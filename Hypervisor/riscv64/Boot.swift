@@ -6,6 +6,7 @@
 
 import ArchShims
 import RumkvCore
+import RumABI
 
 @_cdecl("rumkv_main")
 func rumkvMain(_ hartID: UInt64, _ dtbAddress: UInt64) -> Never {
@@ -50,6 +51,8 @@ func rumkvMain(_ hartID: UInt64, _ dtbAddress: UInt64) -> Never {
     var bootHart = 0
     for i in 0..<min(platform.cpuCount, Platform.cpuIDCapacity) where platform.cpuIDs[i] == hartID { bootHart = i }
     rv_write_tp(UInt64(bootHart))
+    RISCV64.hartCount = min(platform.cpuCount, 8)
+    for i in 0..<RISCV64.hartCount { RISCV64.hartIDs[i] = platform.cpuIDs[i] }
     guard let b = bundleRange else {
         H.banner(platform)
         Out<RISCV64>.line("no boot bundle (initrd): running without guests")
@@ -57,10 +60,10 @@ func rumkvMain(_ hartID: UInt64, _ dtbAddress: UInt64) -> Never {
     }
     let bundle: BundleView
     do { bundle = try BundleView(base: b.base, size: b.size, maxVCPUs: 8,
-                                 maxTotalVCPUs: Machine<RISCV64>.maxVCPUs) } catch { H.refuse(error.reason) }
+                                 maxTotalVCPUs: Int(RUM_BUNDLE_MAX_VCPUS)) } catch { H.refuse(error.reason) }
     PLIC.discover(dt, bootHart: bootHart)
     RISCV64.prepareHart()
-    H.startWithGuests(platform, bundle: bundle, bootHart: bootHart)
+    H.startWithGuests(platform, bundle: bundle, bootCPU: bootHart)
 }
 
 /// The initrd QEMU loaded (/chosen linux,initrd-start/end), if any.

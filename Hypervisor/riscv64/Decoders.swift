@@ -10,7 +10,7 @@ import RumkvCore
 import RumABI
 
 /// A decoded load or store (RISC-V Unprivileged Spec, RV64I loads/stores and RVC).
-public struct MMIOAccess: Equatable {
+public struct LoadStore: Equatable {
     public var write: Bool
     /// Bytes: 1, 2, 4 or 8.
     public var width: UInt64
@@ -25,28 +25,28 @@ public struct MMIOAccess: Equatable {
 public enum RISCVDecode {
     /// Decodes the load or store `insn` (16-bit forms in the low half when
     /// `insn & 3 != 3`); nil for anything else.
-    public static func loadStore(_ insn: UInt32) -> MMIOAccess? {
+    public static func loadStore(_ insn: UInt32) -> LoadStore? {
         insn & 3 == 3 ? decode32(insn) : decode16(UInt16(truncatingIfNeeded: insn))
     }
 
-    static func decode32(_ i: UInt32) -> MMIOAccess? {
+    static func decode32(_ i: UInt32) -> LoadStore? {
         let f3 = (i >> 12) & 7
         switch i & 0x7F {
         case 0x03 where f3 != 7:                                                 // LB LH LW LD LBU LHU LWU
-            return MMIOAccess(write: false, width: 1 << UInt64(f3 & 3), register: UInt64((i >> 7) & 31),
+            return LoadStore(write: false, width: 1 << UInt64(f3 & 3), register: UInt64((i >> 7) & 31),
                               signed: f3 & 4 == 0, length: 4)
         case 0x23 where f3 < 4:                                                  // SB SH SW SD
-            return MMIOAccess(write: true, width: 1 << UInt64(f3), register: UInt64((i >> 20) & 31),
+            return LoadStore(write: true, width: 1 << UInt64(f3), register: UInt64((i >> 20) & 31),
                               signed: false, length: 4)
         default:
             return nil
         }
     }
 
-    static func decode16(_ i: UInt16) -> MMIOAccess? {
+    static func decode16(_ i: UInt16) -> LoadStore? {
         let rPrime = UInt64((i >> 2) & 7) + 8
-        func access(_ write: Bool, _ width: UInt64, _ reg: UInt64) -> MMIOAccess {
-            MMIOAccess(write: write, width: width, register: reg, signed: !write, length: 2)
+        func access(_ write: Bool, _ width: UInt64, _ reg: UInt64) -> LoadStore {
+            LoadStore(write: write, width: width, register: reg, signed: !write, length: 2)
         }
         switch (i & 3, i >> 13) {
         case (0, 2): return access(false, 4, rPrime)                    // C.LW
@@ -85,19 +85,30 @@ public enum SBIExtension {
         }
     }
 
+    /// True for the legacy (v0.1) extensions, which return their result in a0 alone.
+    public static func isLegacy(_ eid: UInt64) -> Bool { eid <= 0x0F }
+
+    /// The vCPUs an SBI hart mask names: bit i of `mask` is hart `base + i`;
+    /// `base` all-ones means every hart (SBI v2.0, 3.2).
+    public static func targets(mask: UInt64, base: UInt64) -> VCPUSet {
+        if base == UInt64.max { return .all }
+        guard base < 64 else { return VCPUSet(bits: 0) }
+        return VCPUSet(bits: mask << base)
+    }
+
     /// Decodes a call the core must act on (BASE and TIME are answered by the fast path).
     public static func decode(eid: UInt64, fid: UInt64, a0: UInt64, a1: UInt64, a2: UInt64) -> GuestCall {
         switch eid {
         case legacyPutchar: return .consolePutchar(UInt8(truncatingIfNeeded: a0))
         case legacyGetchar: return .consoleGetchar
         case legacyShutdown: return .systemReset(.shutdown)
-        case ipi where fid == 0: return .sendIPI(hartMask: a0, hartBase: a1)
-        case rfence where fid <= 6: return .remoteFence(hartMask: a0, hartBase: a1)
+        case ipi where fid == 0: return .sendIPI(targets(mask: a0, base: a1))
+        case rfence where fid <= 6: return .remoteFence(targets(mask: a0, base: a1))
         case hsm:
             switch fid {
-            case 0: return .hartStart(hart: a0, entry: a1, arg: a2)
-            case 1: return .hartStop
-            case 2: return .hartStatus(hart: a0)
+            case 0: return .vcpuStart(vcpu: a0, entry: GuestPhysicalAddress(a1), arg: a2)
+            case 1: return .vcpuStop
+            case 2: return .vcpuStatus(vcpu: a0)
             default: return .unsupported
             }
         case srst where fid == 0:
@@ -110,14 +121,14 @@ public enum SBIExtension {
             }
         case dbcn:
             switch fid {
-            case 0: return .consoleWrite(gpa: a1 | a2 << 32, length: a0)
-            case 1: return .consoleRead(gpa: a1 | a2 << 32, length: a0)
+            case 0: return .consoleWrite(GuestPhysicalAddress(a1 | a2 << 32), length: a0)
+            case 1: return .consoleRead(GuestPhysicalAddress(a1 | a2 << 32), length: a0)
             case 2: return .consolePutchar(UInt8(truncatingIfNeeded: a0))
             default: return .unsupported
             }
         case rumkv:
             switch UInt32(truncatingIfNeeded: fid) {
-            case RUM_HC_CONSOLE_WRITE: return .consoleWrite(gpa: a0, length: a1)
+            case RUM_HC_CONSOLE_WRITE: return .consoleWrite(GuestPhysicalAddress(a0), length: a1)
             case RUM_HC_YIELD: return .yield
             case RUM_HC_DOORBELL: return .doorbell(a0)
             case RUM_HC_EXIT: return .systemReset(a0 == 0 ? .shutdown : .crash)
@@ -127,6 +138,40 @@ public enum SBIExtension {
             return .unsupported
         }
     }
+}
+
+/// SBI v2.0 error codes (3.2, table 1) for the core's `CallError`.
+public enum SBIError {
+    public static func code(_ e: CallError) -> Int64 {
+        switch e {
+        case .failed: -1
+        case .notSupported: -2
+        case .invalidParameter: -3
+        case .invalidAddress: -5
+        case .alreadyAvailable: -6
+        case .alreadyStarted: -7
+        case .alreadyStopped: -8
+        }
+    }
+
+    /// (a0, a1) for a call's result: SBI calls return (error, value); the
+    /// legacy extensions return the value (or -1 on failure) in a0 alone.
+    public static func registers(_ r: CallResult, legacy: Bool) -> (a0: UInt64, a1: UInt64?) {
+        switch (r, legacy) {
+        case (.success(let v), false): (0, v)
+        case (.failure(let e), false): (UInt64(bitPattern: code(e)), 0)
+        case (.success(let v), true): (v, nil)
+        case (.failure, true): (UInt64(bitPattern: -1), nil)
+        }
+    }
+}
+
+/// Trapped instructions the virtual-instruction exception reports.
+public enum TrappedInstruction {
+    public static let wfi: UInt32 = 0x1050_0073
+
+    /// True if `insn`, read from guest memory at the trapping pc, is `wfi`.
+    public static func isWFI(_ insn: UInt32) -> Bool { insn == wfi }
 }
 
 /// Sv39x4 guest-physical translation format (Privileged Spec v1.12, 8.5).

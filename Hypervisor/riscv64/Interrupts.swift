@@ -6,12 +6,14 @@
 // pinned owner takes its interrupts with no IPI. A hart's context is used only
 // once that hart runs Rumkv: OpenSBI clears a hart's S-context enables when
 // HSM starts it, after the autostart guests routed theirs. Until then the
-// source goes to the boot hart and moves when the hart comes up. On a
-// Virtual: each guest sees a PLIC at 0x0C000000 (trap-and-emulate, see MMIO.swift)
-// with context n = vCPU n, priorities, pending, enables, threshold and
-// claim/complete (SiFive PLIC layout), restricted to the sources its devices
-// own. hvip.VSEIP of a vCPU is set while its context has a claimable source.
-// Design note: docs/design/005-interrupt-routing.md.
+// source goes to the boot hart and moves when the hart comes up. A claimed
+// source stays masked until its owner completes it in its virtual PLIC. The
+// core decides who gets a claimed source (Machine.deliver).
+// Virtual: each guest's VM state holds a PLIC seen at 0x0C000000
+// (trap-and-emulate) with context n = vCPU n, priorities, pending, enables,
+// threshold and claim/complete (SiFive PLIC layout), restricted to the
+// sources its devices own. hvip.VSEIP of a vCPU is set while its context has
+// a claimable source. Design note: docs/design/005-interrupt-routing.md.
 
 import ArchShims
 import RumkvCore
@@ -25,8 +27,6 @@ struct VirtualPLIC {
     var threshold: InlineArray<8, UInt8> = .init(repeating: 0)
     /// Sources this guest's devices own.
     var owned: UInt64 = 0
-    /// instret when the hypervisor took each source's physical interrupt (delivery latency).
-    var takenAt: InlineArray<64, UInt64> = .init(repeating: 0)
 
     /// Highest-priority source context `c` may claim now (0 if none).
     func best(_ c: Int) -> UInt64 {
@@ -53,7 +53,6 @@ enum PLIC {
     nonisolated(unsafe) static var ready: UInt64 = 0
     /// The hart each routed source should interrupt, -1 when not routed.
     nonisolated(unsafe) static var affinity: InlineArray<64, Int8> = .init(repeating: -1)
-    nonisolated(unsafe) static var guests: InlineArray<8, VirtualPLIC> = .init(repeating: VirtualPLIC())
 
     static let vbase: UInt64 = 0x0C00_0000
     static let vsize: UInt64 = 0x0060_0000
@@ -130,64 +129,102 @@ enum PLIC {
         }
     }
 
-    /// Claims every pending source on this hart's context and forwards it. Lock held.
-    static func service() {
+    /// Claims every pending source on this hart's context, masks it until its
+    /// owner completes it, and hands it to the core. Lock held.
+    static func claim(_ deliver: (UInt32) -> Void) {
         guard base != 0 else { return }
-        let ctx = sContext[RISCV64.currentHart() & 7]
-        let m = Machine<RISCV64>.shared
+        let ctx = sContext[RISCV64.currentCPU() & 7]
         while true {
             let id = rv_mmio_read32(claimRegister(ctx))
             if id == 0 { return }
             setEnabled(id, false)
             rv_mmio_write32(claimRegister(ctx), id)
-            guard id < 64, let g = m.pointee.interruptOwner(id) else { continue }
-            guests[g].takenAt[Int(id)] = rv_read_instret()
-            guests[g].pending |= 1 << UInt64(id)
-            kickOwner(g)
+            if id < 64 { deliver(id) }
         }
     }
 
-    /// Makes the guest's vCPUs see their new virtual interrupt state.
-    static func kickOwner(_ g: Int) {
-        let m = Machine<RISCV64>.shared
-        for k in 0..<m.pointee.vcpuCount where m.pointee.vcpus[k].guest == g { m.pointee.kick(k) }
-    }
-
-    /// hvip.VSEIP for vCPU `index` of guest `g`.
-    static func externalPending(_ g: Int, _ index: Int) -> Bool {
-        g < 8 && index < 8 && guests[g].best(index) != 0
-    }
+    /// The guest-physical window of every guest's virtual PLIC.
+    static let window = GuestRegion(base: GuestPhysicalAddress(vbase), size: vsize)
 }
 
 extension RISCV64 {
-    public static var virtualInterruptControllerBase: UInt64 { PLIC.vbase }
-
-    public static func routeInterrupt(_ irq: UInt32, enabled: Bool, hart: Int) {
-        PLIC.route(irq, enabled, hart: hart)
+    public static var interruptController: InterruptControllerInfo {
+        InterruptControllerInfo(kind: RUM_IRQCHIP_PLIC, regions: (PLIC.window, .empty), regionCount: 1)
     }
 
-    public static func resetVirtualInterrupts(guest g: Int) {
-        guard g < 8 else { return }
-        PLIC.guests[g] = VirtualPLIC()
-        let m = Machine<RISCV64>.shared
-        for i in 0..<m.pointee.deviceCount where m.pointee.devices[i].config.owner == UInt32(g) {
-            let irq = m.pointee.devices[i].config.irq
-            if irq > 0 && irq < 64 { PLIC.guests[g].owned |= 1 << UInt64(irq) }
-        }
-    }
+    public static func routeInterrupt(_ irq: UInt32, enabled: Bool, cpu: Int) { PLIC.route(irq, enabled, hart: cpu) }
 
-    public static func serviceInterrupts() { PLIC.service() }
+    public static func unmaskInterrupt(_ irq: UInt32) { PLIC.setEnabled(irq, true) }
+
+    public static func claimInterrupts(_ deliver: (UInt32) -> Void) { PLIC.claim(deliver) }
 
     /// sip.SEIP: the PLIC asserts an external interrupt for this hart.
-    public static func externalInterruptPending() -> Bool { rv_read_sip() & (1 << 9) != 0 }
+    public static func externalInterruptPending() -> Bool { rv_read_sip() & InterruptBits.sei.rawValue != 0 }
 
-    public static func kickHart(_ h: Int) {
-        let m = Machine<RISCV64>.shared
-        guard h < min(m.pointee.platform.cpuCount, Platform.cpuIDCapacity) else { return }
-        let id = m.pointee.platform.cpuIDs[h]
-        _ = rv_sbi_call(0x73_5049, 0, 1, id, 0)            // SBI IPI send_ipi(mask 1, base = hart id)
+    public static func mmioRead32(_ address: HostPhysicalAddress) -> UInt32 { rv_mmio_read32(address.value) }
+    public static func mmioWrite32(_ address: HostPhysicalAddress, _ value: UInt32) { rv_mmio_write32(address.value, value) }
+
+    public static func vicReset(_ vm: UnsafeMutablePointer<RVVM>) { vm.pointee.plic = VirtualPLIC() }
+
+    public static func vicAssign(_ vm: UnsafeMutablePointer<RVVM>, source: UInt32) {
+        if source > 0 && source < 64 { vm.pointee.plic.owned |= 1 << UInt64(source) }
     }
 
-    public static func mmioRead32(_ address: UInt64) -> UInt32 { rv_mmio_read32(address) }
-    public static func mmioWrite32(_ address: UInt64, _ value: UInt32) { rv_mmio_write32(address, value) }
+    public static func vicRaise(_ vm: UnsafeMutablePointer<RVVM>, source: UInt32) {
+        if source > 0 && source < 64 { vm.pointee.plic.pending |= 1 << UInt64(source) }
+    }
+
+    public static func vicAccess(_ vm: UnsafeMutablePointer<RVVM>, vcpu: Int, _ access: MMIOAccess) -> VICResult? {
+        guard access.width == 4, PLIC.window.contains(access.address) else { return nil }
+        return vm.pointee.plic.access(offset: access.address.value - PLIC.vbase, context: vcpu,
+                                      write: access.write, data: access.value & 0xFFFF_FFFF)
+    }
+}
+
+extension VirtualPLIC {
+    /// One 32-bit register access at `offset` in the SiFive PLIC layout, by context `c`.
+    /// Unimplemented registers read 0 and ignore writes, as on the real PLIC.
+    mutating func access(offset off: UInt64, context c: Int, write: Bool, data: UInt64) -> VICResult {
+        var result = VICResult()
+        switch off {
+        case 4..<0x100:                                     // source priorities 1..63
+            let i = Int(off / 4)
+            if write { if owned & (1 << UInt64(i)) != 0 { priority[i] = UInt8(min(data, 7)) } }
+            else { result.value = UInt64(priority[i]) }
+        case 0x1000, 0x1004:                                // pending (read-only)
+            if !write { result.value = off == 0x1000 ? pending & 0xFFFF_FFFF : pending >> 32 }
+        case 0x2000..<0x2400:                               // enables, context = (off - 0x2000) / 0x80
+            let ctx = Int((off - 0x2000) / 0x80), word = (off - 0x2000) % 0x80
+            guard ctx < 8, word < 8 else { break }
+            let shift = UInt64(word * 8)
+            if write {
+                let mask = UInt64(0xFFFF_FFFF) << shift
+                enable[ctx] = (enable[ctx] & ~mask) | ((data << shift) & owned)
+            } else { result.value = (enable[ctx] >> shift) & 0xFFFF_FFFF }
+        case 0x20_0000..<0x20_8000:                         // threshold / claim-complete per context
+            let ctx = Int((off - 0x20_0000) / 0x1000), reg = (off - 0x20_0000) % 0x1000
+            guard ctx < 8, ctx == c else { break }         // a vCPU uses only its own context
+            if reg == 0 {
+                if write { threshold[ctx] = UInt8(min(data, 7)) } else { result.value = UInt64(threshold[ctx]) }
+            } else if reg == 4 {
+                if write {
+                    let bit = data > 0 && data < 64 ? UInt64(1) << data : 0
+                    if inService & bit != 0 {
+                        inService &= ~bit
+                        result.event = .completed(UInt32(data))   // the device may interrupt again
+                    }
+                } else {
+                    let id = best(ctx)
+                    if id != 0 {
+                        pending &= ~(1 << id); inService |= 1 << id
+                        result.event = .claimed(UInt32(id))
+                    }
+                    result.value = id
+                }
+            }
+        default:
+            break
+        }
+        return result
+    }
 }

@@ -51,8 +51,9 @@ enum SBI {
 
     /// Decodes any other SBI call into a portable call (Decoders.swift).
     static func decode(_ v: UnsafeMutablePointer<rv_vcpu_t>) -> GuestCall {
-        SBIExtension.decode(eid: v.pointee.gpr.17, fid: v.pointee.gpr.16,
-                            a0: v.pointee.gpr.10, a1: v.pointee.gpr.11, a2: v.pointee.gpr.12)
+        v.pointee.legacy_call = SBIExtension.isLegacy(v.pointee.gpr.17) ? 1 : 0
+        return SBIExtension.decode(eid: v.pointee.gpr.17, fid: v.pointee.gpr.16,
+                                   a0: v.pointee.gpr.10, a1: v.pointee.gpr.11, a2: v.pointee.gpr.12)
     }
 }
 

@@ -62,20 +62,20 @@ public struct RVStage2 {
         return true
     }
 
-    static func create(_ pages: inout PageAllocator, vmid: UInt16, ramHost: UInt64, ramSize: UInt64,
-                       sysTableHost: UInt64) -> RVStage2? {
+    /// Tables mapping guest RAM (2 MiB leaves) and the read-only SysTable page.
+    static func create(_ layout: GuestLayout, vmid: UInt16, _ pages: inout PageAllocator) -> RVStage2? {
         guard let root = pages.allocateZeroed(pages: 4, align: 16 << 10) else { return nil }
         var s = RVStage2()
         s.rootAddress = root
         let rw = valid | read | write | exec | user | accessed | dirty
         var off: UInt64 = 0
         var ok = true
-        while ok && off < ramSize {
-            ok = s.map(gpa: RUM_GUEST_RAM_GPA + off, hpa: ramHost + off, megapage: true, flags: rw, &pages)
+        while ok && off < layout.ramSize {
+            ok = s.map(gpa: layout.ram.value + off, hpa: layout.ramHost.value + off, megapage: true, flags: rw, &pages)
             off += 2 << 20
         }
         if ok {
-            ok = s.map(gpa: RUM_GUEST_SYSTABLE_GPA, hpa: sysTableHost, megapage: false,
+            ok = s.map(gpa: layout.sysTable.value, hpa: layout.sysTableHost.value, megapage: false,
                        flags: valid | read | user | accessed, &pages)
         }
         guard ok else { destroy(s, &pages); return nil }

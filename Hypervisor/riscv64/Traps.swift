@@ -13,8 +13,8 @@ typealias O = Out<RISCV64>
 @_cdecl("rumkv_trap")
 func rumkvTrap(_ frame: UnsafeMutablePointer<rv_trap_frame_t>) {
     let cause = frame.pointee.scause
-    if MMIODecode.fetching && (cause == 5 || cause == 13 || cause == 21) {
-        MMIODecode.faulted = true          // HLVX of a guest instruction faulted: skip it
+    if GuestInstruction.fetching && (cause == 5 || cause == 13 || cause == 21) {
+        GuestInstruction.faulted = true          // HLVX of a guest instruction faulted: skip it
         frame.pointee.sepc += 4
         return
     }

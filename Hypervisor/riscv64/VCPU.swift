@@ -4,76 +4,102 @@
 // (stimecmp, Sstc) are loaded; after exit they are saved and the trap is
 // decoded into a portable `VMExit` (RISC-V Privileged Spec v1.12, 8.6:
 // scause 10 = ecall from VS, 20/21/23 = guest-page faults with the guest
-// physical address in htval << 2, 22 = virtual instruction).
+// physical address in htval << 2, 22 = virtual instruction). A trapped
+// instruction is decoded from the guest's own memory (HLVX, see MMIO.swift),
+// never from stval: the spec lets stval be 0 for a virtual-instruction trap,
+// and QEMU 7.2 then leaves whatever the previous trap on that hart put there.
 
 import ArchShims
 import RumkvCore
 import RumABI
 
+/// A riscv64 VM: its Sv39x4 stage-2 and its virtual PLIC.
+public struct RVVM {
+    public var stage2 = RVStage2()
+    var plic = VirtualPLIC()
+    public init() {}
+}
+
 extension RISCV64: GuestHosting {
     public typealias VCPURegisters = rv_vcpu_t
-    public typealias Stage2 = RVStage2
+    public typealias VMState = RVVM
+    public typealias PortTrap = Never
 
-    static let hstatusSPV: UInt64 = 1 << 7
-    static let hstatusSPVP: UInt64 = 1 << 8
-    static let hstatusVTW: UInt64 = 1 << 21
-    static let sstatusSPP: UInt64 = 1 << 8
-    static let wfiInstruction: UInt64 = 0x1050_0073
-
-    public static func currentHart() -> Int { Int(rv_read_tp()) }
+    public static func currentCPU() -> Int { Int(rv_read_tp()) }
 
     public static func instructionsRetired() -> UInt64 { rv_read_instret() }
 
     public static var nplArch: UInt8 { UInt8(RUM_NPL_ARCH_RISCV64) }
 
-    public static func stage2Create(_ pages: inout PageAllocator, vmid: UInt16, ramHost: UInt64, ramSize: UInt64,
-                                    sysTableHost: UInt64) -> RVStage2? {
-        RVStage2.create(&pages, vmid: vmid, ramHost: ramHost, ramSize: ramSize, sysTableHost: sysTableHost)
+    public static var portWindow: GuestRegion { .empty }
+
+    // MARK: VMs
+
+    public static func vmEmpty() -> RVVM { RVVM() }
+
+    public static func vmCreate(_ vm: UnsafeMutablePointer<RVVM>, vmid: UInt16, layout: GuestLayout,
+                                _ pages: inout PageAllocator) -> Bool {
+        guard let s = RVStage2.create(layout, vmid: vmid, &pages) else { return false }
+        vm.pointee = RVVM()
+        vm.pointee.stage2 = s
+        return true
     }
 
-    public static func stage2Destroy(_ s: RVStage2, _ pages: inout PageAllocator) { RVStage2.destroy(s, &pages) }
-
-    public static func stage2Pages(_ s: RVStage2) -> Int { 4 + s.tableCount }
-
-    public static func stage2Map(_ s: inout RVStage2, gpa: UInt64, hpa: UInt64, size: UInt64, device: Bool,
-                                 _ pages: inout PageAllocator) -> Bool {
-        s.mapRange(gpa: gpa, hpa: hpa, size: size, device: device, &pages)
+    public static func vmDestroy(_ vm: UnsafeMutablePointer<RVVM>, _ pages: inout PageAllocator) {
+        RVStage2.destroy(vm.pointee.stage2, &pages)
+        vm.pointee = RVVM()
     }
 
-    public static func vcpuReset(_ r: UnsafeMutablePointer<rv_vcpu_t>, guest: Int, hartID: UInt64, entry: UInt64, arg: UInt64) {
+    public static func vmMap(_ vm: UnsafeMutablePointer<RVVM>, _ gpa: GuestPhysicalAddress, _ hpa: HostPhysicalAddress,
+                             size: UInt64, _ kind: MappingKind, _ pages: inout PageAllocator) -> Bool {
+        vm.pointee.stage2.mapRange(gpa: gpa.value, hpa: hpa.value, size: size, device: kind == .device, &pages)
+    }
+
+    // MARK: vCPUs
+
+    public static func vcpuCreate(_ r: UnsafeMutablePointer<rv_vcpu_t>, _ pages: inout PageAllocator) -> Bool {
+        r.initialize(to: rv_vcpu_t())
+        return true
+    }
+
+    public static func vcpuReset(_ r: UnsafeMutablePointer<rv_vcpu_t>, vcpu: Int, entry: GuestPhysicalAddress, arg: UInt64) {
         let fast = r.pointee.fast_calls
         r.initialize(to: rv_vcpu_t())
         r.pointee.fast_calls = fast
-        r.pointee.guest = UInt64(guest)
-        r.pointee.index = hartID
-        r.pointee.pc = entry
-        r.pointee.gpr.10 = hartID
+        r.pointee.index = UInt64(vcpu)
+        r.pointee.pc = entry.value
+        r.pointee.gpr.10 = UInt64(vcpu)        // a0 = hart id (the vCPU index)
         r.pointee.gpr.11 = arg
-        r.pointee.sstatus = sstatusSPP
+        r.pointee.sstatus = SStatus.spp.rawValue
         r.pointee.vstimecmp = UInt64.max
     }
 
-    public static func vcpuRun(_ r: UnsafeMutablePointer<rv_vcpu_t>, _ s: RVStage2, sliceEnd: UInt64) -> VMExit {
+    /// Everything is loaded at each entry (`vcpuRun`): nothing is lazy.
+    public static func vcpuLoad(_ r: UnsafeMutablePointer<rv_vcpu_t>, _ vm: UnsafeMutablePointer<RVVM>) {}
+    public static func vcpuPut(_ r: UnsafeMutablePointer<rv_vcpu_t>, _ vm: UnsafeMutablePointer<RVVM>) {}
+
+    public static func vcpuRun(_ r: UnsafeMutablePointer<rv_vcpu_t>, _ vm: UnsafeMutablePointer<RVVM>,
+                               sliceEnd: UInt64) -> VMExit<Never> {
         // Virtual interrupts: IPIs and doorbells raised from any hart (atomic), and
         // the guest's virtual PLIC for external interrupts; loaded into hvip below.
-        r.pointee.hvip |= rv_atomic_swap64(&r.pointee.inject, 0)
-        if PLIC.externalPending(Int(r.pointee.guest), Int(r.pointee.index)) { r.pointee.hvip |= vseip }
-        else { r.pointee.hvip &= ~vseip }
-        loadGuestCSRs(r, s)
-        r.pointee.hstatus = (r.pointee.hstatus | hstatusSPV | hstatusVTW) & ~hstatusSPVP
-        r.pointee.sstatus = rv_read_sstatus() | sstatusSPP
+        var hvip = InterruptBits(rawValue: r.pointee.hvip | rv_atomic_swap64(&r.pointee.inject, 0))
+        if vm.pointee.plic.best(Int(r.pointee.index)) != 0 { hvip.insert(.vsei) } else { hvip.remove(.vsei) }
+        r.pointee.hvip = hvip.rawValue
+        loadGuestCSRs(r, hgatp: vm.pointee.stage2.hgatp)
+        var hs = HStatus(rawValue: r.pointee.hstatus)
+        hs.formUnion([.spv, .vtw])
+        hs.remove(.spvp)
+        r.pointee.hstatus = hs.rawValue
+        r.pointee.sstatus = rv_read_sstatus() | SStatus.spp.rawValue
         rv_write_stimecmp(sliceEnd)
         rumkv_vcpu_enter(r)
-        let exit = decode(r)        // before the guest's translation is unloaded (MMIO fetch)
+        let exit = decode(r)        // before the guest's translation is unloaded (instruction fetch)
         saveGuestCSRs(r)
         return exit
     }
 
-    static let vssip: UInt64 = 1 << 2
-    static let vseip: UInt64 = 1 << 10
-
-    static func loadGuestCSRs(_ r: UnsafeMutablePointer<rv_vcpu_t>, _ s: RVStage2) {
-        rv_write_hgatp(s.hgatp)
+    static func loadGuestCSRs(_ r: UnsafeMutablePointer<rv_vcpu_t>, hgatp: UInt64) {
+        rv_write_hgatp(hgatp)
         rv_hfence_vvma_all()
         rv_write_vsstatus(r.pointee.vsstatus)
         rv_write_vsie(r.pointee.vsie)
@@ -101,7 +127,7 @@ extension RISCV64: GuestHosting {
         rv_write_hgatp(0)
     }
 
-    static func decode(_ r: UnsafeMutablePointer<rv_vcpu_t>) -> VMExit {
+    static func decode(_ r: UnsafeMutablePointer<rv_vcpu_t>) -> VMExit<Never> {
         let cause = r.pointee.scause
         let pc = r.pointee.pc
         if cause >> 63 == 1 {
@@ -112,8 +138,6 @@ extension RISCV64: GuestHosting {
             case 1:
                 rv_clear_sip_ssip()
                 return .interrupt
-            case 9:
-                return .interrupt
             default:
                 return .interrupt
             }
@@ -122,15 +146,18 @@ extension RISCV64: GuestHosting {
         case 10:
             return .call(SBI.decode(r))
         case 20, 21, 23:
-            let gpa = r.pointee.htval << 2 | (r.pointee.stval & 3)
+            let gpa = GuestPhysicalAddress(r.pointee.htval << 2 | (r.pointee.stval & 3))
             let access: Access = cause == 20 ? .execute : cause == 21 ? .read : .write
-            if cause != 20, gpa >= PLIC.vbase, gpa < PLIC.vbase + PLIC.vsize, MMIODecode.decode(r, gpa: gpa) {
-                return .mmio
+            if cause != 20, PLIC.window.contains(gpa), let a = GuestInstruction.loadStore(r, at: gpa) {
+                return .mmio(a)
             }
             return .stage2Fault(gpa: gpa, access: access, pc: pc)
         case 22:
-            if r.pointee.stval == wfiInstruction { return .waitForInterrupt }
-            return .fatal(.virtualInstruction, pc: pc, detail: r.pointee.stval)
+            guard let insn = GuestInstruction.fetch32(pc) else {
+                return .fatal(.virtualInstruction, pc: pc, detail: 0)
+            }
+            if TrappedInstruction.isWFI(insn) { return .waitForInterrupt }
+            return .fatal(.virtualInstruction, pc: pc, detail: UInt64(insn))
         case 2:
             return .fatal(.illegalInstruction, pc: pc, detail: r.pointee.stval)
         case 0, 4, 6:
@@ -143,26 +170,43 @@ extension RISCV64: GuestHosting {
     }
 
     public static func vcpuComplete(_ r: UnsafeMutablePointer<rv_vcpu_t>, _ result: CallResult) {
-        r.pointee.gpr.10 = UInt64(bitPattern: result.error)
-        r.pointee.gpr.11 = UInt64(bitPattern: result.value)
+        let regs = SBIError.registers(result, legacy: r.pointee.legacy_call != 0)
+        r.pointee.gpr.10 = regs.a0
+        if let a1 = regs.a1 { r.pointee.gpr.11 = a1 }
         r.pointee.pc += 4
     }
 
-    public static func vcpuSkip(_ r: UnsafeMutablePointer<rv_vcpu_t>) { r.pointee.pc += 4 }
-
-    /// Raised from any hart: merged into hvip at the vCPU's next entry.
-    public static func vcpuSetIPI(_ r: UnsafeMutablePointer<rv_vcpu_t>, _ pending: Bool) {
-        if pending { rv_atomic_or64(&r.pointee.inject, vssip) }
+    public static func vcpuCompleteMMIO(_ r: UnsafeMutablePointer<rv_vcpu_t>, _ access: MMIOAccess, value: UInt64) {
+        if !access.write { GuestInstruction.setRegister(r, access.register, GuestInstruction.extend(value, access)) }
+        r.pointee.pc += UInt64(access.instructionLength)
     }
 
-    public static func vcpuWakeable(_ r: UnsafeMutablePointer<rv_vcpu_t>, now: UInt64) -> Bool {
-        r.pointee.hvip & vssip != 0 || r.pointee.inject != 0 || now >= r.pointee.vstimecmp
-            || PLIC.externalPending(Int(r.pointee.guest), Int(r.pointee.index))
+    public static func vcpuEmulate(_ r: UnsafeMutablePointer<rv_vcpu_t>, _ vm: UnsafeMutablePointer<RVVM>,
+                                   _ trap: Never) -> TrapOutcome {}
+
+    public static func vcpuSkip(_ r: UnsafeMutablePointer<rv_vcpu_t>) { r.pointee.pc += 4 }
+
+    /// Raised from any hart: merged into hvip at the vCPU's next entry. IPIs
+    /// and doorbells share the virtual supervisor software interrupt.
+    public static func vcpuInject(_ r: UnsafeMutablePointer<rv_vcpu_t>, _ interrupt: VirtualInterrupt) {
+        switch interrupt {
+        case .ipi, .doorbell: rv_atomic_or64(&r.pointee.inject, InterruptBits.vssi.rawValue)
+        }
+    }
+
+    public static func vcpuWakeable(_ r: UnsafeMutablePointer<rv_vcpu_t>, _ vm: UnsafeMutablePointer<RVVM>,
+                                    now: UInt64) -> Bool {
+        r.pointee.hvip & InterruptBits.vssi.rawValue != 0 || r.pointee.inject != 0 || now >= r.pointee.vstimecmp
+            || vm.pointee.plic.best(Int(r.pointee.index)) != 0
     }
 
     public static func vcpuTimerDeadline(_ r: UnsafeMutablePointer<rv_vcpu_t>) -> UInt64 { r.pointee.vstimecmp }
 
     public static func vcpuPC(_ r: UnsafeMutablePointer<rv_vcpu_t>) -> UInt64 { r.pointee.pc }
+
+    public static func vcpuFastCalls(_ r: UnsafeMutablePointer<rv_vcpu_t>) -> UInt64 { r.pointee.fast_calls }
+
+    // MARK: CPUs
 
     public static func idle(until: UInt64) {
         rv_write_stimecmp(until)
@@ -171,48 +215,39 @@ extension RISCV64: GuestHosting {
         rv_clear_sip_ssip()
     }
 
-    public static func startSecondary(_ index: Int, hardwareID: UInt64) -> Bool {
-        // Hart stacks: 64 KiB each from the allocator; the machine is up already.
-        let m = Machine<RISCV64>.shared
-        BigLock.acquire()
-        let stack = m.pointee.pages.allocateZeroed(pages: 16)
-        BigLock.release()
-        guard let stack else { return false }
-        secondaryIndex[index] = hardwareID
-        let r = rv_sbi_call(0x48_534D, 0, hardwareID, rv_secondary_entry(), stack + 16 * 4096)
-        return r.error == 0
+    /// SBI HSM hart_start: the hart enters _secondary_start with a1 = its stack top.
+    public static func startSecondary(_ index: Int, hardwareID: UInt64, stack: HostPhysicalAddress) -> Bool {
+        rv_sbi_call(SBIExtension.hsm, 0, hardwareID, rv_secondary_entry(), stack.value).error == 0
+    }
+
+    public static func cpuReady(_ cpu: Int) { PLIC.hartReady(cpu) }
+
+    public static func kickCPU(_ cpu: Int) {
+        guard cpu >= 0, cpu < hartCount else { return }
+        _ = rv_sbi_call(SBIExtension.ipi, 0, 1, hartIDs[cpu], 0)      // send_ipi(mask 1, base = hart id)
     }
 
     /// Host setup for running guests on this hart: delegation and counters.
     static func prepareHart() {
-        // Exceptions the guest handles itself (VS-stage): misaligned fetch, illegal
-        // instruction, breakpoint, misaligned load/store, ecall from VU, VS page faults.
-        rv_write_hedeleg(1 << 0 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 8 | 1 << 12 | 1 << 13 | 1 << 15)
-        rv_write_hideleg(1 << 2 | 1 << 6 | 1 << 10)       // VSSIP, VSTIP, VSEIP
+        rv_write_hedeleg(ExceptionBits.guestOwned.rawValue)
+        rv_write_hideleg(InterruptBits([.vssi, .vsti, .vsei]).rawValue)
         rv_write_hcounteren(0x7)                           // cycle, time, instret
         rv_write_henvcfg(1 << 63)                          // STCE: guests get vstimecmp
         rv_write_hvip(0)
         rv_write_stimecmp(UInt64.max)
-        rv_write_sie(1 << 5 | 1 << 1 | 1 << 9)             // STIE (slice tick), SSIE (IPI), SEIE (devices)
+        rv_write_sie(InterruptBits([.sti, .ssi, .sei]).rawValue)   // slice tick, IPI, devices
     }
-}
 
-nonisolated(unsafe) var secondaryIndex: InlineArray<8, UInt64> = .init(repeating: 0)
+    /// Hart ids by CPU index (the platform's, kept for IPIs and secondary entry).
+    nonisolated(unsafe) static var hartIDs: InlineArray<8, UInt64> = .init(repeating: 0)
+    nonisolated(unsafe) static var hartCount = 0
+}
 
 @_cdecl("rumkv_secondary_main")
 func rumkvSecondaryMain(_ hartID: UInt64) -> Never {
-    let m = Machine<RISCV64>.shared
     var index = 0
-    for i in 0..<min(m.pointee.platform.cpuCount, Platform.cpuIDCapacity) where m.pointee.platform.cpuIDs[i] == hartID { index = i }
+    for i in 0..<RISCV64.hartCount where RISCV64.hartIDs[i] == hartID { index = i }
     rv_write_tp(UInt64(index))
     RISCV64.prepareHart()
-    BigLock.acquire()
-    PLIC.hartReady(index)
-    m.pointee.hartOnline[index] = true
-    BigLock.release()
-    Scheduler<RISCV64>.runHart(index)
-}
-
-extension RISCV64 {
-    public static func vcpuFastCalls(_ r: UnsafeMutablePointer<rv_vcpu_t>) -> UInt64 { r.pointee.fast_calls }
+    Hypervisor<RISCV64>.secondaryStarted(index)
 }

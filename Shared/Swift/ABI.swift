@@ -51,3 +51,4 @@ public typealias BundleChannel = rum_bundle_channel_t
 public typealias GuestDevice = rum_guest_device_t
 public typealias DeviceTable = rum_device_table_t
 public typealias ChannelHeader = rum_channel_header_t
+public typealias IRQChip = rum_irqchip_t

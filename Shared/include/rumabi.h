@@ -13,7 +13,9 @@
 
 #include <stdint.h>
 
-#define RUM_ABI_REVISION        1u
+/* Revision 2: the device table describes the interrupt controller by kind and
+ * regions; SysTable devtable/test_payload replace reserved words; bundle cpu_mask. */
+#define RUM_ABI_REVISION        2u
 
 /* ------------------------------------------------------------------------ */
 /* CmdPacket: the canonical 32-byte command record carried by ION rings.     */
@@ -89,7 +91,10 @@ typedef struct rum_systable {
     uint64_t payload_size;          /* 0xC0 bytes */
     uint32_t restart_count;         /* 0xC8 times this guest was restarted */
     uint32_t _pad1;                 /* 0xCC explicit padding */
-    uint64_t reserved[4];           /* 0xD0 zero */
+    uint64_t devtable;              /* 0xD0 guest-physical address of the device table (rum_device_table_t) */
+    uint32_t test_payload;          /* 0xD8 test payload number (test builds' hostile guests), else 0 */
+    uint32_t _pad2;                 /* 0xDC explicit padding */
+    uint64_t reserved[2];           /* 0xE0 zero */
 } rum_systable_t;                   /* 0xF0 = 240 */
 
 #define RUM_SYSTABLE_F_VERBOSE  (1u << 0)   /* guest may log more than its ready line */
@@ -178,7 +183,7 @@ typedef struct rum_bundle_guest {
     uint32_t image_offset;          /* 0x10 from bundle start, 4 KiB aligned */
     uint32_t image_size;            /* 0x14 bytes */
     uint64_t memory_size;           /* 0x18 guest RAM bytes, multiple of 2 MiB */
-    uint64_t hart_mask;             /* 0x20 harts the vCPUs may run on (bit n = hart n) */
+    uint64_t cpu_mask;              /* 0x20 CPUs the vCPUs may run on (bit n = CPU index n) */
     uint32_t vcpus;                 /* 0x28 1..8 */
     uint32_t flags;                 /* 0x2C RUM_GUEST_F_* */
     uint32_t restart_policy;        /* 0x30 RUM_RESTART_* */
@@ -227,18 +232,30 @@ typedef struct rum_guest_device {
     char     name[RUM_GUEST_NAME_MAX];  /* 0x00 */
     uint64_t mmio_base;             /* 0x10 guest-physical (== host-physical) */
     uint64_t mmio_size;             /* 0x18 */
-    uint32_t irq;                   /* 0x20 source number on the guest's virtual PLIC */
+    uint32_t irq;                   /* 0x20 source number on the guest's virtual interrupt controller */
     uint32_t flags;                 /* 0x24 RUM_DEVICE_F_* */
 } rum_guest_device_t;               /* 0x28 = 40 */
+
+/* The guest's interrupt controller, by kind, with its register regions.  */
+#define RUM_IRQCHIP_NONE        0u
+#define RUM_IRQCHIP_PLIC        1u   /* regions[0]: PLIC (SiFive layout), context n = vCPU n */
+#define RUM_IRQCHIP_GICV3       2u   /* regions[0]: distributor, regions[1]: redistributors (one per vCPU) */
+#define RUM_IRQCHIP_X86_APIC    3u   /* regions[0]: local APIC, regions[1]: I/O APIC */
+
+typedef struct rum_irqchip {
+    uint32_t kind;                  /* 0x00 RUM_IRQCHIP_* */
+    uint32_t region_count;          /* 0x04 valid entries in regions[] */
+    rum_mem_range_t regions[2];     /* 0x08 guest-physical register regions */
+} rum_irqchip_t;                    /* 0x28 = 40 */
 
 typedef struct rum_device_table {
     uint32_t magic;                 /* 0x00 RUM_DEVTABLE_MAGIC */
     uint32_t count;                 /* 0x04 valid entries */
     uint64_t dma_base;              /* 0x08 identity DMA window (GPA == HPA), 0 if none */
     uint64_t dma_size;              /* 0x10 */
-    uint64_t vplic_base;            /* 0x18 the guest's virtual PLIC (context n = vCPU n) */
-    rum_guest_device_t devices[RUM_DEVTABLE_MAX]; /* 0x20 */
-} rum_device_table_t;               /* 0x160 = 352 */
+    rum_irqchip_t irqchip;          /* 0x18 the guest's virtual interrupt controller */
+    rum_guest_device_t devices[RUM_DEVTABLE_MAX]; /* 0x40 */
+} rum_device_table_t;               /* 0x180 = 384 */
 
 /* Channel shared region header (first 64 bytes of the shared memory).      */
 /* Written by the hypervisor: state and generation of each side, so a peer */
@@ -312,7 +329,10 @@ RUM_ASSERT_OFF(rum_systable_t, payload_base, 0xB8);
 RUM_ASSERT_OFF(rum_systable_t, payload_size, 0xC0);
 RUM_ASSERT_OFF(rum_systable_t, restart_count, 0xC8);
 RUM_ASSERT_OFF(rum_systable_t, _pad1, 0xCC);
-RUM_ASSERT_OFF(rum_systable_t, reserved, 0xD0);
+RUM_ASSERT_OFF(rum_systable_t, devtable, 0xD0);
+RUM_ASSERT_OFF(rum_systable_t, test_payload, 0xD8);
+RUM_ASSERT_OFF(rum_systable_t, _pad2, 0xDC);
+RUM_ASSERT_OFF(rum_systable_t, reserved, 0xE0);
 
 _Static_assert(sizeof(rum_npl_header_t) == 128, "NPL header is 128 bytes");
 RUM_ASSERT_OFF(rum_npl_header_t, magic, 0x00);
@@ -346,8 +366,11 @@ RUM_ASSERT_OFF(rum_bundle_channel_t, guest_a, 0x10);
 RUM_ASSERT_OFF(rum_bundle_channel_t, guest_b, 0x14);
 RUM_ASSERT_OFF(rum_bundle_channel_t, size, 0x18);
 _Static_assert(sizeof(rum_guest_device_t) == 40, "guest device is 40 bytes");
-_Static_assert(sizeof(rum_device_table_t) == 352, "device table is 352 bytes");
-RUM_ASSERT_OFF(rum_device_table_t, devices, 0x20);
+_Static_assert(sizeof(rum_irqchip_t) == 40, "irqchip descriptor is 40 bytes");
+RUM_ASSERT_OFF(rum_irqchip_t, regions, 0x08);
+_Static_assert(sizeof(rum_device_table_t) == 384, "device table is 384 bytes");
+RUM_ASSERT_OFF(rum_device_table_t, irqchip, 0x18);
+RUM_ASSERT_OFF(rum_device_table_t, devices, 0x40);
 _Static_assert(RUM_DEVTABLE_OFFSET + sizeof(rum_device_table_t) <= 4096, "device table fits the SysTable page");
 _Static_assert(sizeof(rum_channel_header_t) == 64, "channel header is 64 bytes");
 RUM_ASSERT_OFF(rum_channel_header_t, state, 0x08);
@@ -361,7 +384,7 @@ RUM_ASSERT_OFF(rum_bundle_guest_t, name, 0x00);
 RUM_ASSERT_OFF(rum_bundle_guest_t, image_offset, 0x10);
 RUM_ASSERT_OFF(rum_bundle_guest_t, image_size, 0x14);
 RUM_ASSERT_OFF(rum_bundle_guest_t, memory_size, 0x18);
-RUM_ASSERT_OFF(rum_bundle_guest_t, hart_mask, 0x20);
+RUM_ASSERT_OFF(rum_bundle_guest_t, cpu_mask, 0x20);
 RUM_ASSERT_OFF(rum_bundle_guest_t, vcpus, 0x28);
 RUM_ASSERT_OFF(rum_bundle_guest_t, flags, 0x2C);
 RUM_ASSERT_OFF(rum_bundle_guest_t, restart_policy, 0x30);

@@ -21,12 +21,12 @@ final class RISCV64GuestTests: XCTestCase {
         let list = ConsoleParser.guests(try s.command("list"))
         XCTAssertEqual(list.map(\.name), ["alpha", "beta", "gamma"])
         XCTAssertEqual(list.map(\.state), ["running", "running", "running"])
-        XCTAssertEqual(list.map(\.harts), ["0,1", "0,1", "0,1"])
+        XCTAssertEqual(list.map(\.cpus), ["0,1", "0,1", "0,1"])
         XCTAssertEqual(list.map(\.memory), ["4 MiB", "4 MiB", "4 MiB"])
 
         let first = try ["alpha", "beta", "gamma"].map { try s.lastHeartbeat($0) }
         let ready = try s.backlog("alpha")
-        XCTAssertTrue(ready.contains("rumpk[alpha]: ready (riscv64, abi 1, restarts 0)"), ready)
+        XCTAssertTrue(ready.contains("rumpk[alpha]: ready (riscv64, abi 2, restarts 0)"), ready)
         sleep(2)
         let second = try ["alpha", "beta", "gamma"].map { try s.lastHeartbeat($0) }
         for (a, b) in zip(first, second) { XCTAssertGreaterThan(b, a, "heartbeats advance: \(first) -> \(second)") }
@@ -41,7 +41,7 @@ final class RISCV64GuestTests: XCTestCase {
         XCTAssertGreaterThan(exits["hypercall"] ?? 0, 0, "timer calls on the fast path are counted: \(info)")
 
         let stats = try s.command("stats")
-        XCTAssertTrue(stats.contains("hart 0") && stats.contains("hart 1"), stats)
+        XCTAssertTrue(stats.contains("cpu 0") && stats.contains("cpu 1"), stats)
         try ConsoleBehaviour.checkShutdown(s)
     }
 
@@ -152,12 +152,12 @@ final class RISCV64GuestTests: XCTestCase {
         let (s, _) = try ConsoleSession.bootGuests("pinned")
         defer { s.terminate() }
         let rows = ConsoleParser.guests(try s.command("list"))
-        XCTAssertEqual(rows.first { $0.name == "rt" }?.harts, "1*")
-        XCTAssertEqual(rows.first { $0.name == "alpha" }?.harts, "0")
-        XCTAssertEqual(rows.first { $0.name == "beta" }?.harts, "0")
+        XCTAssertEqual(rows.first { $0.name == "rt" }?.cpus, "1*")
+        XCTAssertEqual(rows.first { $0.name == "alpha" }?.cpus, "0")
+        XCTAssertEqual(rows.first { $0.name == "beta" }?.cpus, "0")
         sleep(1)
         let stats = try s.command("stats")
-        let hart1 = stats.components(separatedBy: "\n").first { $0.hasPrefix("hart 1") } ?? ""
+        let hart1 = stats.components(separatedBy: "\n").first { $0.hasPrefix("cpu 1") } ?? ""
         let rt = stats.components(separatedBy: "\n").first { $0.hasPrefix("rt ") } ?? ""
         // Everything hart 1 did was for rt: its exit counts equal rt's counts except
         // for fast-path calls, which are per guest only.
@@ -253,7 +253,7 @@ final class RISCV64GuestTests: XCTestCase {
                      "smp: hart_start(1, bad entry) error -5", "smp: done"] {
             XCTAssertTrue(log.contains(line), "missing '\(line)' in:\n\(log)")
         }
-        XCTAssertGreaterThan(ConsoleParser.exits(try s.command("info duo"))["ipi/hsm"] ?? 0, 4)
+        XCTAssertGreaterThan(ConsoleParser.exits(try s.command("info duo"))["ipi/cpu"] ?? 0, 4)
         XCTAssertEqual(try s.row("duo").state, "running")
         XCTAssertGreaterThan(try s.lastHeartbeat("solo"), 0)
     }

@@ -38,7 +38,7 @@ final class IONRingTests: XCTestCase {
     func testFormatWritesTheHeaderBytes() throws {
         let region = ringRegion(self, bytes: 448)
         _ = try IONRing.format(region, capacity: 8)
-        XCTAssertEqual(Array(region[0..<16]), [0x49, 0x4F, 0x4E, 0x31, 1, 0, 32, 0, 8, 0, 0, 0, 0, 0, 0, 0])
+        XCTAssertEqual(Array(region[0..<16]), [0x49, 0x4F, 0x4E, 0x31, UInt8(RUM_ABI_REVISION), 0, 32, 0, 8, 0, 0, 0, 0, 0, 0, 0])
         XCTAssertTrue(region[16..<192].allSatisfy { $0 == 0 }, "padding and counters start at zero")
     }
 

@@ -9,8 +9,8 @@ import RumkvCore
 @testable import RISCV64Decoders
 
 final class InstructionDecodeTests: XCTestCase {
-    func access(_ write: Bool, _ width: UInt64, _ reg: UInt64, signed: Bool, _ length: UInt64) -> MMIOAccess {
-        MMIOAccess(write: write, width: width, register: reg, signed: signed, length: length)
+    func access(_ write: Bool, _ width: UInt64, _ reg: UInt64, signed: Bool, _ length: UInt64) -> LoadStore {
+        LoadStore(write: write, width: width, register: reg, signed: signed, length: length)
     }
 
     func testThirtyTwoBitLoadsAndStores() {
@@ -58,7 +58,7 @@ final class SBIDecodeTests: XCTestCase {
                                                                           a1: 0x8000_1000, a2: 0x1) else {
             return XCTFail("DBCN write")
         }
-        XCTAssertEqual(gpa, 0x1_8000_1000, "base_hi supplies bits 63:32")
+        XCTAssertEqual(gpa, GuestPhysicalAddress(0x1_8000_1000), "base_hi supplies bits 63:32")
         XCTAssertEqual(len, 16)
         guard case .consolePutchar(0x41) = SBIExtension.decode(eid: SBIExtension.legacyPutchar, fid: 0, a0: 0x141, a1: 0, a2: 0) else {
             return XCTFail("legacy putchar truncates to a byte")
@@ -75,9 +75,11 @@ final class SBIDecodeTests: XCTestCase {
     }
 
     func testHSMIPIAndRumkvCalls() {
-        guard case .hartStart(1, 0x8000_0000, 7) = SBIExtension.decode(eid: SBIExtension.hsm, fid: 0, a0: 1, a1: 0x8000_0000, a2: 7),
-              case .hartStatus(3) = SBIExtension.decode(eid: SBIExtension.hsm, fid: 2, a0: 3, a1: 0, a2: 0),
-              case .sendIPI(0b10, 0) = SBIExtension.decode(eid: SBIExtension.ipi, fid: 0, a0: 0b10, a1: 0, a2: 0),
+        XCTAssertEqual(SBIExtension.decode(eid: SBIExtension.hsm, fid: 0, a0: 1, a1: 0x8000_0000, a2: 7),
+                       .vcpuStart(vcpu: 1, entry: GuestPhysicalAddress(0x8000_0000), arg: 7))
+        XCTAssertEqual(SBIExtension.decode(eid: SBIExtension.hsm, fid: 1, a0: 0, a1: 0, a2: 0), .vcpuStop)
+        XCTAssertEqual(SBIExtension.decode(eid: SBIExtension.ipi, fid: 0, a0: 0b10, a1: 0, a2: 0), .sendIPI(VCPUSet(bits: 0b10)))
+        guard case .vcpuStatus(3) = SBIExtension.decode(eid: SBIExtension.hsm, fid: 2, a0: 3, a1: 0, a2: 0),
               case .doorbell(1) = SBIExtension.decode(eid: SBIExtension.rumkv, fid: UInt64(RUM_HC_DOORBELL), a0: 1, a1: 0, a2: 0),
               case .systemReset(.crash) = SBIExtension.decode(eid: SBIExtension.rumkv, fid: UInt64(RUM_HC_EXIT), a0: 3, a1: 0, a2: 0) else {
             return XCTFail("HSM, IPI and Rumkv calls")
@@ -93,6 +95,48 @@ final class SBIDecodeTests: XCTestCase {
         }
         XCTAssertTrue(SBIExtension.supported(SBIExtension.base))
         XCTAssertFalse(SBIExtension.supported(0x0BAD_CAFE))
+    }
+}
+
+final class SBIConventionTests: XCTestCase {
+    /// hart_mask is relative to hart_mask_base; base all-ones means every hart (SBI v2.0, 3.2).
+    func testHartMaskBecomesVCPUSet() {
+        XCTAssertEqual(SBIExtension.targets(mask: 0b11, base: 2), VCPUSet(bits: 0b1100))
+        XCTAssertEqual(SBIExtension.targets(mask: 0, base: UInt64.max), .all)
+        XCTAssertEqual(SBIExtension.targets(mask: ~0, base: 64), VCPUSet(bits: 0), "no hart at or beyond 64")
+        XCTAssertEqual(SBIExtension.targets(mask: 1 << 63, base: 1), VCPUSet(bits: 0), "bits past 63 fall off")
+        XCTAssertTrue(VCPUSet(bits: 0b100).contains(2))
+        XCTAssertFalse(VCPUSet.all.contains(64))
+        XCTAssertFalse(VCPUSet.all.contains(-1))
+    }
+
+    func testErrorCodes() {
+        let expected: [(CallError, Int64)] = [(.failed, -1), (.notSupported, -2), (.invalidParameter, -3),
+                                               (.invalidAddress, -5), (.alreadyAvailable, -6),
+                                               (.alreadyStarted, -7), (.alreadyStopped, -8)]
+        for (e, code) in expected { XCTAssertEqual(SBIError.code(e), code, "\(e)") }
+    }
+
+    /// SBI calls return (error, value) in a0/a1; legacy ones the value (or -1) in a0 alone.
+    func testResultRegisters() {
+        let ok = SBIError.registers(.success(42), legacy: false)
+        XCTAssertEqual(ok.a0, 0); XCTAssertEqual(ok.a1, 42)
+        let bad = SBIError.registers(.failure(.invalidAddress), legacy: false)
+        XCTAssertEqual(bad.a0, UInt64(bitPattern: -5)); XCTAssertEqual(bad.a1, 0)
+        let char = SBIError.registers(.success(0x61), legacy: true)
+        XCTAssertEqual(char.a0, 0x61); XCTAssertNil(char.a1)
+        let none = SBIError.registers(.failure(.failed), legacy: true)
+        XCTAssertEqual(none.a0, UInt64(bitPattern: -1)); XCTAssertNil(none.a1)
+        XCTAssertTrue(SBIExtension.isLegacy(SBIExtension.legacyGetchar))
+        XCTAssertFalse(SBIExtension.isLegacy(SBIExtension.dbcn))
+    }
+
+    /// Only a real `wfi` read from guest memory waits; any other trapped instruction
+    /// (hlv.d, 0x6C05C573, from issue 14) is a virtual-instruction fault.
+    func testTrappedInstructions() {
+        XCTAssertTrue(TrappedInstruction.isWFI(0x1050_0073))
+        XCTAssertFalse(TrappedInstruction.isWFI(0x6C05_C573))
+        XCTAssertFalse(TrappedInstruction.isWFI(0))
     }
 }
 

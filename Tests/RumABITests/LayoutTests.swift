@@ -46,13 +46,41 @@ final class LayoutTests: XCTestCase {
             (\.hypercall_abi, 0x7C), (\.channel_count, 0x80), (\._pad0, 0x84),
             (\.channels, 0x88), (\.timebase_hz, 0xA8), (\.boot_time, 0xB0),
             (\.payload_base, 0xB8), (\.payload_size, 0xC0), (\.restart_count, 0xC8),
-            (\._pad1, 0xCC), (\.reserved, 0xD0),
+            (\._pad1, 0xCC), (\.devtable, 0xD0), (\.test_payload, 0xD8), (\._pad2, 0xDC), (\.reserved, 0xE0),
         ]
         for (path, offset) in expected {
             XCTAssertEqual(MemoryLayout<SysTable>.offset(of: path), offset, "\(path)")
         }
         XCTAssertEqual(MemoryLayout<MemRange>.size, 16)
         XCTAssertEqual(MemoryLayout<ChannelDesc>.size, 16)
+    }
+
+    /// The device table (rumabi.h): the interrupt controller by kind and regions, then the devices.
+    func testDeviceTableLayout() {
+        XCTAssertEqual(MemoryLayout<IRQChip>.size, 40)
+        XCTAssertEqual(MemoryLayout<IRQChip>.offset(of: \.kind), 0x00)
+        XCTAssertEqual(MemoryLayout<IRQChip>.offset(of: \.region_count), 0x04)
+        XCTAssertEqual(MemoryLayout<IRQChip>.offset(of: \.regions), 0x08)
+        XCTAssertEqual(MemoryLayout<DeviceTable>.size, 384)
+        XCTAssertEqual(MemoryLayout<DeviceTable>.offset(of: \.dma_base), 0x08)
+        XCTAssertEqual(MemoryLayout<DeviceTable>.offset(of: \.irqchip), 0x18)
+        XCTAssertEqual(MemoryLayout<DeviceTable>.offset(of: \.devices), 0x40)
+        XCTAssertLessThanOrEqual(Int(RUM_DEVTABLE_OFFSET) + MemoryLayout<DeviceTable>.size, 4096)
+        XCTAssertEqual([RUM_IRQCHIP_NONE, RUM_IRQCHIP_PLIC, RUM_IRQCHIP_GICV3, RUM_IRQCHIP_X86_APIC], [0, 1, 2, 3])
+    }
+
+    /// Raw bytes: a device table written through Swift reads back at the C offsets.
+    func testDeviceTableRawBytes() {
+        var t = DeviceTable()
+        t.irqchip.kind = RUM_IRQCHIP_GICV3
+        t.irqchip.region_count = 2
+        t.irqchip.regions.1 = MemRange(base: 0x080A_0000, size: 0x2_0000)
+        withUnsafeBytes(of: &t) { raw in
+            XCTAssertEqual(raw.load(fromByteOffset: 0x18, as: UInt32.self), 2)
+            XCTAssertEqual(raw.load(fromByteOffset: 0x1C, as: UInt32.self), 2)
+            XCTAssertEqual(raw.load(fromByteOffset: 0x18 + 0x08 + 0x10, as: UInt64.self), 0x080A_0000)
+            XCTAssertEqual(raw.load(fromByteOffset: 0x18 + 0x08 + 0x18, as: UInt64.self), 0x2_0000)
+        }
     }
 
     func testSysTableRawBytes() {
@@ -64,7 +92,7 @@ final class LayoutTests: XCTestCase {
         t.restart_count = 7
         let bytes = withUnsafeBytes(of: t) { Array($0) }
         XCTAssertEqual(Array(bytes[0..<4]), Array("RKYS".utf8), "magic reads RKYS in memory")
-        XCTAssertEqual(Array(bytes[4..<8]), [1, 0, 240, 0])
+        XCTAssertEqual(Array(bytes[4..<8]), [UInt8(RUM_ABI_REVISION), 0, 240, 0])
         XCTAssertEqual(Array(bytes[0xA8..<0xB0]), [0x80, 0x96, 0x98, 0, 0, 0, 0, 0])
         XCTAssertEqual(bytes[0xC8], 7)
     }

@@ -16,7 +16,7 @@ final class BundleViewTests: XCTestCase {
             g.image_offset = UInt32(first + i * 4096)
             g.image_size = 4096
             g.memory_size = 2 << 20
-            g.hart_mask = 1
+            g.cpu_mask = 1
             g.vcpus = 1
             guests.append(g)
         }

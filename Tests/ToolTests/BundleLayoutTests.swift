@@ -31,7 +31,7 @@ final class BundleLayoutTests: XCTestCase {
         XCTAssertEqual(MemoryLayout<BundleGuest>.offset(of: \.image_offset), 0x10)
         XCTAssertEqual(MemoryLayout<BundleGuest>.offset(of: \.image_size), 0x14)
         XCTAssertEqual(MemoryLayout<BundleGuest>.offset(of: \.memory_size), 0x18)
-        XCTAssertEqual(MemoryLayout<BundleGuest>.offset(of: \.hart_mask), 0x20)
+        XCTAssertEqual(MemoryLayout<BundleGuest>.offset(of: \.cpu_mask), 0x20)
         XCTAssertEqual(MemoryLayout<BundleGuest>.offset(of: \.vcpus), 0x28)
         XCTAssertEqual(MemoryLayout<BundleGuest>.offset(of: \.flags), 0x2C)
         XCTAssertEqual(MemoryLayout<BundleGuest>.offset(of: \.restart_policy), 0x30)
@@ -61,7 +61,7 @@ final class BundleLayoutTests: XCTestCase {
         var g = BundleGuest()
         withUnsafeMutableBytes(of: &g.name) { $0.copyBytes(from: Array("fifteen-letters".utf8)) }
         g.image_offset = 0xA1A2_A3A4; g.image_size = 0xB1B2_B3B4; g.memory_size = 0xC1C2_C3C4_C5C6_C7C8
-        g.hart_mask = 0xD1D2_D3D4_D5D6_D7D8; g.vcpus = 0xE1E2_E3E4; g.flags = 0xF1F2_F3F4
+        g.cpu_mask = 0xD1D2_D3D4_D5D6_D7D8; g.vcpus = 0xE1E2_E3E4; g.flags = 0xF1F2_F3F4
         g.restart_policy = 0x0102_0304; g.payload = 0x0506_0708; g.store_offset = 0x1111_2222; g.store_size = 0x3333_4444; g.reserved = 0x5555_6666_7777_8888
         let bytes = BundleWriter.encode(g)
         XCTAssertEqual(bytes, withUnsafeBytes(of: g) { Data($0) })

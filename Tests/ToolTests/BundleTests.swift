@@ -51,7 +51,7 @@ final class BundleTests: XCTestCase {
 
         XCTAssertEqual(guests.map { BundleWriter.name(of: $0) }, ["a", "b", "rt"])
         XCTAssertEqual(guests.map(\.memory_size), [4 << 20, 2 << 20, 1 << 30])
-        XCTAssertEqual(guests.map(\.hart_mask), [0b01, 0b01, 0b10])
+        XCTAssertEqual(guests.map(\.cpu_mask), [0b01, 0b01, 0b10])
         XCTAssertEqual(guests.map(\.vcpus), [2, 1, 1])
         XCTAssertEqual(guests.map(\.flags), [RUM_GUEST_F_AUTOSTART | RUM_GUEST_F_VERBOSE, RUM_GUEST_F_TEST,
                                              RUM_GUEST_F_AUTOSTART | RUM_GUEST_F_PINNED])

@@ -86,7 +86,7 @@ public enum BundleWriter {
             e.image_offset = UInt32(truncatingIfNeeded: offset)
             e.image_size = UInt32(truncatingIfNeeded: image.count)
             e.memory_size = g.memory
-            e.hart_mask = g.hartMask
+            e.cpu_mask = g.hartMask
             e.vcpus = UInt32(g.vcpus)
             e.flags = g.flags
             e.restart_policy = g.restart.abiValue
@@ -168,7 +168,7 @@ extension BundleWriter {
     public static func encode(_ g: BundleGuest) -> Data {
         var w = LittleEndianWriter()
         withUnsafeBytes(of: g.name) { w.data.append(contentsOf: $0) }
-        w.put(g.image_offset); w.put(g.image_size); w.put(g.memory_size); w.put(g.hart_mask)
+        w.put(g.image_offset); w.put(g.image_size); w.put(g.memory_size); w.put(g.cpu_mask)
         w.put(g.vcpus); w.put(g.flags); w.put(g.restart_policy); w.put(g.payload)
         w.put(g.store_offset); w.put(g.store_size); w.put(g.reserved)
         return w.data
@@ -185,7 +185,7 @@ extension BundleWriter {
         var g = BundleGuest()
         withUnsafeMutableBytes(of: &g.name) { $0.copyBytes(from: b[offset..<offset + Int(RUM_GUEST_NAME_MAX)]) }
         var r = LittleEndianReader(bytes: b, at: offset + Int(RUM_GUEST_NAME_MAX))
-        g.image_offset = r.get(); g.image_size = r.get(); g.memory_size = r.get(); g.hart_mask = r.get()
+        g.image_offset = r.get(); g.image_size = r.get(); g.memory_size = r.get(); g.cpu_mask = r.get()
         g.vcpus = r.get(); g.flags = r.get(); g.restart_policy = r.get(); g.payload = r.get()
         g.store_offset = r.get(); g.store_size = r.get(); g.reserved = r.get()
         return g
@@ -287,9 +287,9 @@ extension BundleWriter {
         guard g.flags & RUM_GUEST_F_TEST != 0 ? g.payload < payloads : g.payload == 0 else {
             throw BundleError("\(who): payload \(g.payload) is not valid (flags 0x\(hex(g.flags)))")
         }
-        guard g.hart_mask != 0 else { throw BundleError("\(who): hart_mask is empty") }
-        guard g.flags & RUM_GUEST_F_PINNED == 0 || g.hart_mask.nonzeroBitCount >= Int(g.vcpus) else {
-            throw BundleError("\(who): pinned with \(g.vcpus) vCPUs but only \(g.hart_mask.nonzeroBitCount) harts")
+        guard g.cpu_mask != 0 else { throw BundleError("\(who): cpu_mask is empty") }
+        guard g.flags & RUM_GUEST_F_PINNED == 0 || g.cpu_mask.nonzeroBitCount >= Int(g.vcpus) else {
+            throw BundleError("\(who): pinned with \(g.vcpus) vCPUs but only \(g.cpu_mask.nonzeroBitCount) harts")
         }
         guard g.reserved == 0 else { throw BundleError("\(who): reserved fields are not zero") }
         guard (g.store_offset == 0) == (g.store_size == 0) else {
@@ -322,7 +322,7 @@ extension BundleWriter {
             throw BundleError("guest \(b.0) ('\(names[b.0])'): \(b.1 ? "payload store" : "image") overlaps the \(what(a))")
         }
         for (i, g) in guests.enumerated() where g.flags & RUM_GUEST_F_PINNED != 0 {
-            for (j, o) in guests.enumerated() where j != i && o.hart_mask & g.hart_mask != 0 {
+            for (j, o) in guests.enumerated() where j != i && o.cpu_mask & g.cpu_mask != 0 {
                 throw BundleError("guest \(j) ('\(names[j])'): shares a hart with pinned guest \(i) ('\(names[i])')")
             }
         }

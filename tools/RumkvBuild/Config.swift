@@ -81,7 +81,7 @@ public struct GuestConfig: Equatable, Sendable {
     /// What the store's `autorun` member lists: `run`, or every payload once.
     public var autorun: [String] { run ?? payloads.map(\.name) }
 
-    /// `hart_mask` of the bundle entry: bit n = hart n.
+    /// `cpu_mask` of the bundle entry: bit n = hart n.
     public var hartMask: UInt64 {
         guard let harts else { return .max }
         return harts.reduce(0) { $0 | (1 << UInt64($1)) }
@@ -169,7 +169,7 @@ public enum ConfigLimits {
     public static let vcpus: ClosedRange<Int> = 1...8
     /// vCPUs of all guests together (the hypervisor's vCPU slots).
     public static let totalVCPUs = Int(RUM_BUNDLE_MAX_VCPUS)
-    /// `hart_mask` is 64 bits wide.
+    /// `cpu_mask` is 64 bits wide.
     public static let maxHarts = 64
     /// Payloads in one guest's store, and entries of its `run` list (Rumpk's shell takes 16).
     public static let maxPayloads = 16

@@ -119,7 +119,7 @@ public enum ConsoleParser {
         public var name: String
         public var state: String
         public var vcpus: Int
-        public var harts: String
+        public var cpus: String
         public var memory: String
         public var restarts: Int
         public var uptime: String
@@ -130,7 +130,7 @@ public enum ConsoleParser {
         reply.components(separatedBy: "\n").dropFirst().compactMap { line in
             let f = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
             guard f.count >= 9, let id = Int(f[0]), let vcpus = Int(f[3]), let restarts = Int(f[7]) else { return nil }
-            return GuestRow(id: id, name: f[1], state: f[2], vcpus: vcpus, harts: f[4],
+            return GuestRow(id: id, name: f[1], state: f[2], vcpus: vcpus, cpus: f[4],
                             memory: f[5] + " " + f[6], restarts: restarts, uptime: f[8])
         }
     }

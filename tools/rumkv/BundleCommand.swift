@@ -107,7 +107,7 @@ enum BundleTable {
     static func render(_ entries: [BundleGuest]) -> String {
         let head = ["guest", "memory", "vcpus", "harts", "restart", "flags", "image"]
         let rows = entries.map { g in
-            [BundleWriter.name(of: g), ByteSize.format(g.memory_size), "\(g.vcpus)", harts(g.hart_mask),
+            [BundleWriter.name(of: g), ByteSize.format(g.memory_size), "\(g.vcpus)", harts(g.cpu_mask),
              RestartPolicy.allCases.first { $0.abiValue == g.restart_policy }?.rawValue ?? "?",
              flags(g), "\(g.image_size) bytes"]
         }

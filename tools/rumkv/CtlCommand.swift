@@ -40,7 +40,7 @@ struct CtlCommand: ParsableCommand {
             if let err { obj["error"] = err }
             if words.first == "list" {
                 obj["guests"] = ConsoleParser.guests(reply).map {
-                    ["id": $0.id, "name": $0.name, "state": $0.state, "vcpus": $0.vcpus, "harts": $0.harts,
+                    ["id": $0.id, "name": $0.name, "state": $0.state, "vcpus": $0.vcpus, "cpus": $0.cpus,
                      "memory": $0.memory, "restarts": $0.restarts, "uptime": $0.uptime] as [String: Any]
                 }
             }

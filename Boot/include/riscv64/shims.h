@@ -54,7 +54,6 @@ static inline uint64_t rv_image_end(void) { return (uint64_t)__image_end; }
 
 /* ---- guest hosting (H-extension) ---- */
 #include "vcpu.h"
-#define RV_CSR_SWAP_IMPL
 static inline void rv_write_hstatus(uint64_t v) { RV_CSR_WRITE(0x600, v); }
 static inline void rv_write_hedeleg(uint64_t v) { RV_CSR_WRITE(0x602, v); }
 static inline void rv_write_hideleg(uint64_t v) { RV_CSR_WRITE(0x603, v); }

@@ -40,14 +40,8 @@ typedef struct rv_vcpu {
     uint64_t fast_calls;    /* calls answered on the fast path (stats) */
     uint64_t hgatp;         /* stage-2 root to run under */
     uint64_t inject;        /* virtual interrupts raised from other harts (atomic OR / swap) */
-    uint64_t guest;         /* guest index (virtual PLIC) */
     uint64_t index;         /* vCPU index in its guest (= virtual PLIC context) */
-    uint64_t mmio_gpa;      /* decoded MMIO access of the last .mmio exit */
-    uint64_t mmio_reg;      /* register read into / written from */
-    uint64_t mmio_width;    /* 1, 2, 4 or 8 bytes */
-    uint64_t mmio_write;    /* 1 for a store */
-    uint64_t mmio_length;   /* instruction length, 2 or 4 */
-    uint64_t mmio_signed;   /* sign-extend the loaded value */
+    uint64_t legacy_call;   /* the last call used a legacy SBI extension (result in a0 only) */
 } rv_vcpu_t;
 _Static_assert(__builtin_offsetof(rv_vcpu_t, pc) == VC_PC, "pc");
 _Static_assert(__builtin_offsetof(rv_vcpu_t, hstatus) == VC_HSTATUS, "hstatus");

@@ -31,7 +31,8 @@ public enum ConsoleService<A: GuestHosting> {
                 }
                 continue
             }
-            Shell<A>.feed(b, &m.pointee.editor, m.pointee.platform) { GuestCommands<A>.run($0) }
+            Shell<A>.feed(b, &m.pointee.editor, m.pointee.platform, extra: { GuestCommands<A>.run($0) },
+                          promptAfter: { M.shared.pointee.attached < 0 })
         }
     }
 

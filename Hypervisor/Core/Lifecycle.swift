@@ -156,10 +156,12 @@ extension Machine {
     }
 
     /// Puts a marker in the backlog so the previous instance's output stays
-    /// readable (the backlog survives restarts: it shows why a guest died).
+    /// readable (the backlog survives restarts: it shows why a guest died),
+    /// and on the console if it is attached to `g`.
     mutating func markRestart(_ g: Int) {
         let marker: StaticString = "\n[rumkv: new instance]\n"
         marker.withUTF8Buffer { for b in $0 { consoles[g].put(b) } }
+        if attached == g { Out<A>.str(marker) }        // live, like the guest's own output
     }
 
     /// Frees everything guest `g` owns. Caller holds the lock; no vCPU of g runs.

@@ -25,8 +25,10 @@ public enum Shell<A: Architecture> {
 
     /// Feeds one typed byte; runs a completed line. `extra` gets the words of
     /// lines the base shell does not know and returns true if it ran them.
+    /// `promptAfter` says whether the shell still owns the console afterwards
+    /// (not after `console <guest>` attached it to a guest).
     public static func feed(_ b: UInt8, _ editor: inout LineEditor<Echo>, _ platform: Platform,
-                            extra: (Words) -> Bool) {
+                            extra: (Words) -> Bool, promptAfter: () -> Bool = { true }) {
         switch editor.feed(b) {
         case .pending:
             return
@@ -39,7 +41,7 @@ public enum Shell<A: Architecture> {
         case .cancelled:
             break
         }
-        prompt()
+        if promptAfter() { prompt() }
     }
 
     /// Runs one command line.

@@ -141,7 +141,7 @@ enum GuestCommands<A: GuestHosting> {
         while A.counter() < deadline {
             BigLock.acquire()
             if m.pointee.pending[g] != .none { m.pointee.settle(g) }
-            let settled = m.pointee.pending[g] == .none && m.pointee.guests[g].state != .starting
+            let settled = m.pointee.pending[g] == .none
             BigLock.release()
             if settled { return true }
             A.relax()

@@ -166,11 +166,11 @@ extension Machine {
 
     /// Frees everything guest `g` owns. Caller holds the lock; no vCPU of g runs.
     public mutating func destroy(_ g: Int) {
-        if guests[g].ramHost != 0 {
+        if vmLive[g] {                   // finished: its devices and channels were attached
             detachDevices(g)
             detachChannels(g)
+            A.vmDestroy(vm(g), &pages)
         }
-        if vmLive[g] { A.vmDestroy(vm(g), &pages) }
         vmLive[g] = false
         if guests[g].ramHost != 0 {
             pages.free(guests[g].ramHost, pages: Int(guests[g].ramSize / PageAllocator.pageSize))
@@ -237,11 +237,13 @@ extension Machine {
     /// Finishes a pending action once no vCPU of `g` is on a CPU. Returns
     /// true if something was done. Caller holds the lock.
     /// A guest being built is left alone until `finish`; its builder settles
-    /// it then. A restart only reserves the new instance (phase 1): a CPU's
+    /// it then (an unclaimed one is undone at once). A restart only reserves the new instance (phase 1): a CPU's
     /// scheduler loop fills and finishes it (Scheduler.build).
     @discardableResult
     public mutating func settle(_ g: Int) -> Bool {
-        guard pending[g] != .none, !anyRunning(g), guests[g].state != .starting else { return false }
+        // A guest being built waits for its builder; one no CPU has claimed yet
+        // has nothing mapped and nobody writing its pages: it is undone at once.
+        guard pending[g] != .none, !anyRunning(g), guests[g].state != .starting || guests[g].builder < 0 else { return false }
         let action = pending[g]
         pending[g] = .none
         // Blink priority for the new instance, unless the old one died within

@@ -23,27 +23,19 @@ final class ConsoleAndBootTests: MachineTestCase {
         XCTAssertEqual(state(0), .stopped)
     }
 
-    func testNotifyRedrawsThePromptAndTheLineBeingTyped() throws {
-        try boot(guest("a"))
-        H.consoleInput = Array("sta".utf8)
-        _ = H.capture { ConsoleService<FakeGuestHost>.poll() }
-        let out = H.capture { Shell<FakeGuestHost>.notify(m.pointee.editor) { Out<FakeGuestHost>.str("a: crashed") } }
-        XCTAssertEqual(out, "\r\u{1B}[Ka: crashed\r\nrumkv> sta")
-    }
-
     func testOutputOfRawBytes() {
         let out = H.capture { Array("a\nb".utf8).withUnsafeBufferPointer { Out<FakeGuestHost>.bytes($0) } }
         XCTAssertEqual(out, "a\r\nb")
     }
 
-    func testVConsoleResetForgetsBacklogAndInput() {
+    func testVConsoleKeepsBacklogAndInputApart() {
         var c = VConsole()
         c.put(1); c.put(2)
         c.pushInput(3)
-        c.reset()
         var n = 0
         c.forEachBacklog { _ in n += 1 }
-        XCTAssertEqual(n, 0)
+        XCTAssertEqual(n, 2)
+        XCTAssertEqual(c.popInput(), 3)
         XCTAssertNil(c.popInput())
         XCTAssertEqual(c.written, 2, "the total written is kept for stats")
     }
@@ -78,10 +70,10 @@ final class ConsoleAndBootTests: MachineTestCase {
         XCTAssertNoThrow(try FakeMachine.boot(tables, ram: 1 << 20))
     }
 
-    func testInterruptHartIsTheFirstHartOfVCPU0() throws {
+    func testInterruptCPUIsTheFirstCPUOfVCPU0() throws {
         try boot(guest("a", "harts = [1]") + guest("b", "harts = [0, 1]"), harts: 2)
-        XCTAssertEqual(m.pointee.interruptHart(0), 1)
-        XCTAssertEqual(m.pointee.interruptHart(1), 0)
+        XCTAssertEqual(m.pointee.interruptCPU(0), 1)
+        XCTAssertEqual(m.pointee.interruptCPU(1), 0)
     }
 }
 
@@ -104,7 +96,7 @@ final class StartWithGuestsTests: MachineTestCase {
         H.queue(0, .putchar(0x6F), .reboot, ticks: 30_000)   // ran 30 ms: the rebuilt instance runs next here
         H.queue(0, .putchar(0x6B))
         H.consoleInput = Array("list x\r".utf8)
-        run { Hypervisor<FakeGuestHost>.startWithGuests(p, bundle: view, bootHart: 0) }
+        run { Hypervisor<FakeGuestHost>.startWithGuests(p, bundle: view, bootCPU: 0) }
         let out = String(decoding: H.console, as: UTF8.self)
         XCTAssertTrue(out.hasPrefix("\r\nRumkv \(RumkvVersion.string) (fake) - Type-1 hypervisor\r\n"), out)
         XCTAssertTrue(out.contains("virtualization: fake-virt (host test)\r\n"), out)
@@ -117,7 +109,7 @@ final class StartWithGuestsTests: MachineTestCase {
         XCTAssertTrue(H.calls.contains(.startSecondary(1, hardwareID: 1)))
         XCTAssertEqual([state(0), state(1), state(2)], [.running, .refused, .stopped])
         XCTAssertEqual(m.pointee.guests[0].restarts, 1)
-        XCTAssertTrue(m.pointee.hartOnline[0])
+        XCTAssertTrue(m.pointee.cpuOnline[0])
         XCTAssertEqual(backlog(0), "o\n[rumkv: new instance]\nk")
     }
 
@@ -126,7 +118,7 @@ final class StartWithGuestsTests: MachineTestCase {
         H.idlesBeforePark = 1
         H.interruptPending = true
         let start = H.now
-        run { Scheduler<FakeGuestHost>.runHart(0) }
+        run { Scheduler<FakeGuestHost>.runCPU(0) }
         let idles = H.calls.compactMap { if case .idle(let t) = $0 { return t }; return nil }
         XCTAssertEqual(idles, [start + 4000, start + 8000])
         XCTAssertEqual(H.calls.filter { $0 == .serviceInterrupts }.count, 1)

@@ -40,7 +40,10 @@ final class DevicesTests: MachineTestCase {
         let t = deviceTable(0)
         XCTAssertEqual(t.magic, RUM_DEVTABLE_MAGIC)
         XCTAssertEqual(t.count, 2)
-        XCTAssertEqual(t.vplic_base, H.virtualInterruptControllerBase)
+        XCTAssertEqual([t.irqchip.kind, t.irqchip.region_count], [RUM_IRQCHIP_PLIC, 1], "the port's controller, by kind")
+        XCTAssertEqual([t.irqchip.regions.0.base, t.irqchip.regions.0.size], [0x0C00_0000, 0x60_0000])
+        XCTAssertEqual(H.calls.filter { if case .vicAssign = $0 { return true }; return false },
+                       [.vicAssign(guest: 0, source: 1), .vicAssign(guest: 0, source: 3)], "the controller learns g's sources")
         XCTAssertEqual(t.dma_base, a.ramHost)
         XCTAssertEqual(t.dma_size, a.ramSize)
         XCTAssertEqual([t.devices.0.mmio_base, UInt64(t.devices.0.irq), t.devices.1.mmio_base, UInt64(t.devices.1.irq)],
@@ -75,21 +78,51 @@ final class DevicesTests: MachineTestCase {
         XCTAssertEqual(m.pointee.pages.freePages, m.pointee.bootFreePages)
     }
 
-    func testInterruptOwnerCounts() {
+    func testInterruptOwner() {
         XCTAssertNil(m.pointee.interruptOwner(1), "owner not running")
         create(0)
-        XCTAssertEqual(m.pointee.interruptOwner(1), 0)
         XCTAssertEqual(m.pointee.interruptOwner(1), 0)
         XCTAssertEqual(m.pointee.interruptOwner(3), 0)
         XCTAssertNil(m.pointee.interruptOwner(2), "b is stopped")
         XCTAssertNil(m.pointee.interruptOwner(4), "the hypervisor's own device")
         XCTAssertNil(m.pointee.interruptOwner(99))
+    }
+
+    /// The core routes what the port claims: the owner's controller gets the
+    /// source, its vCPUs are kicked, the device counts it; nobody else sees it.
+    func testClaimedInterruptsGoToTheirOwnerOnly() {
+        create(0)
+        H.calls = []
+        H.claimable = [1, 1, 3, 2, 4, 99]        // b (owner of 2) is stopped; 4 is the hypervisor's; 99 unknown
+        M.serviceInterrupts()
+        XCTAssertEqual(H.calls.filter { if case .vicRaise = $0 { return true }; return false },
+                       [.vicRaise(guest: 0, source: 1), .vicRaise(guest: 0, source: 1), .vicRaise(guest: 0, source: 3)])
         XCTAssertEqual((0..<4).map { m.pointee.devices[$0].interrupts }, [2, 0, 1, 0])
-        m.pointee.noteDelivery(0, irq: 1, instructions: 100)
-        m.pointee.noteDelivery(0, irq: 1, instructions: 300)
-        m.pointee.noteDelivery(1, irq: 1, instructions: 5000)   // not the owner: ignored
+        XCTAssertTrue(H.vcpuWakeable(m.pointee.regsOf(0), m.pointee.vm(0), now: H.now), "the raised source wakes the owner's vCPU")
+    }
+
+    /// Delivery latency: from the hypervisor taking the interrupt to the owner claiming it.
+    func testDeliveryLatencyIsMeasuredFromTakeToClaim() {
+        create(0)
+        for latency: UInt64 in [100, 300] {
+            H.claimable = [1]
+            M.serviceInterrupts()
+            H.now += latency
+            m.pointee.noteClaim(0, irq: 1)
+        }
+        m.pointee.noteClaim(0, irq: 1)             // a second claim of one interrupt: not counted twice
+        m.pointee.noteClaim(1, irq: 1)             // not the owner: ignored
         XCTAssertEqual([m.pointee.devices[0].delivery.count, m.pointee.devices[0].delivery.mean, m.pointee.devices[0].delivery.max],
                        [2, 200, 300])
+    }
+
+    /// A virtual-controller access's event: a completion unmasks the source physically.
+    func testCompletionUnmasksTheSource() {
+        create(0)
+        H.calls = []
+        H.vicAnswer = VICResult(value: 0, event: .completed(3))
+        XCTAssertTrue(H.handle(.emulatedAccess(emulated: true), slot: 0))
+        XCTAssertTrue(H.calls.contains(.unmask(3)))
     }
 
     func testStage2MapFailureCrashesTheNewInstanceWithoutLeaks() {
@@ -154,7 +187,7 @@ final class ChannelsTests: MachineTestCase {
         XCTAssertEqual([header(0).state.0, header(1).state.1], [0, 0], "the peers are down")
         // b came up: a doorbell towards each peer side counted, no IPI since the peers do not exist.
         XCTAssertEqual([header(0).doorbells.0, header(1).doorbells.1], [1, 1])
-        XCTAssertFalse(H.calls.contains { if case .ipi = $0 { return true }; return false })
+        XCTAssertFalse(H.calls.contains { if case .inject = $0 { return true }; return false })
         XCTAssertEqual(systable(1).channel_count, 2)
     }
 
@@ -212,7 +245,7 @@ final class ChannelsTests: MachineTestCase {
         H.hart = 0
         H.handle(.doorbell(0), slot: slot(0))   // b not running: harts it may run on, except the caller
         XCTAssertEqual(H.kicks, [1])
-        m.pointee.hartOnline[1] = false
+        m.pointee.cpuOnline[1] = false
         H.calls = []
         H.handle(.doorbell(0), slot: slot(0))
         XCTAssertEqual(H.kicks, [], "an offline hart is not kicked")

@@ -34,7 +34,7 @@ final class ExitsTests: MachineTestCase {
         XCTAssertEqual(H.lastAnswer(0), .ok(6))
         XCTAssertEqual(backlog(0), "hello\n")
         XCTAssertEqual(exits(0, .console), 1)
-        XCTAssertEqual(m.pointee.hartExits[ExitReason.console.rawValue], 1)
+        XCTAssertEqual(m.pointee.cpuExits[ExitReason.console.rawValue], 1)
         // The last byte of RAM is writable; one more is not.
         host(ram + size - 1)[0] = 0x41
         H.handle(.write(gpa: ram + size - 1, length: 1), slot: 0)
@@ -73,15 +73,18 @@ final class ExitsTests: MachineTestCase {
     }
 
     func testTranslateOfAStoppedGuestFails() {
-        XCTAssertNil(GuestRecord().translate(gpa: ram, length: 1))
-        XCTAssertEqual(m.pointee.guests[0].translate(gpa: ram, length: 0), m.pointee.guests[0].ramHost)
-        XCTAssertEqual(m.pointee.guests[0].translate(gpa: ram + size, length: 0), m.pointee.guests[0].ramHost + size)
+        XCTAssertNil(GuestRecord().translate(GuestPhysicalAddress(ram), length: 1))
+        XCTAssertEqual(m.pointee.guests[0].translate(GuestPhysicalAddress(ram), length: 0)?.value, m.pointee.guests[0].ramHost)
+        XCTAssertEqual(m.pointee.guests[0].translate(GuestPhysicalAddress(ram + size), length: 0)?.value,
+                       m.pointee.guests[0].ramHost + size)
+        XCTAssertNil(m.pointee.guests[0].translate(GuestPhysicalAddress(ram + size), length: 1))
+        XCTAssertNil(m.pointee.guests[0].translate(GuestPhysicalAddress(ram + 8), length: UInt64.max - 4), "no wrap")
     }
 
     func testConsoleReadAndGetcharTakeTypedInput() {
         for b in Array("xyz".utf8) { m.pointee.consoles[0].pushInput(b) }
         H.handle(.getchar, slot: 0)
-        XCTAssertEqual(H.lastAnswer(0), .other(error: 0x78, value: 0), "getchar answers the byte in the error register (SBI legacy)")
+        XCTAssertEqual(H.lastAnswer(0), .ok(0x78), "getchar answers the byte (the port puts it where its ABI wants)")
         H.handle(.read(gpa: ram + 0x2000, length: 8), slot: 0)
         XCTAssertEqual(H.lastAnswer(0), .ok(2))
         XCTAssertEqual([host(ram + 0x2000)[0], host(ram + 0x2001)[0]], Array("yz".utf8))
@@ -187,11 +190,11 @@ final class ExitsTests: MachineTestCase {
         // Base shifts the mask; bits beyond the guest's vCPUs are ignored.
         H.calls = []
         H.handle(.sendIPI(mask: 0b11, base: 2), slot: 0)
-        XCTAssertEqual(H.calls.filter { if case .ipi = $0 { return true }; return false }, [.ipi(slot: s2, pending: true)])
+        XCTAssertEqual(H.calls.filter { if case .inject = $0 { return true }; return false }, [.inject(slot: s2, .ipi)])
         H.calls = []
         H.handle(.sendIPI(mask: ~0, base: 3), slot: 0)
         H.handle(.sendIPI(mask: 1, base: 1 << 40), slot: 0)
-        XCTAssertFalse(H.calls.contains { if case .ipi = $0 { return true }; return false })
+        XCTAssertFalse(H.calls.contains { if case .inject = $0 { return true }; return false })
         XCTAssertEqual(H.answers(0), [.ok, .ok])
         // Base all-ones: every vCPU of the guest, none of b.
         H.calls = []
@@ -240,15 +243,16 @@ final class ExitsTests: MachineTestCase {
 
     func testEmulatedAccessFailureStopsTheGuest() {
         XCTAssertTrue(H.handle(.emulatedAccess(emulated: true), slot: 0))
-        XCTAssertEqual(H.calls, [.emulate(slot: 0, guest: 0)])
+        XCTAssertEqual(H.calls, [.vicAccess(guest: 0, vcpu: 0, write: false), .completeMMIO(slot: 0, value: 0)])
         XCTAssertEqual(state(0), .running)
         m.pointee.vcpus[0].state = .runnable
         H.now = 9_000
         XCTAssertFalse(H.handle(.emulatedAccess(emulated: false), slot: 0))
         let f = m.pointee.guests[0].lastFault
         XCTAssertEqual(f.kind, .stage2Fault)
-        XCTAssertEqual(f.access, .write)
-        XCTAssertEqual(f.pc, RUM_GUEST_RAM_GPA)
+        XCTAssertEqual(f.access, .read, "the access as decoded")
+        XCTAssertEqual(f.address, H.vicAddress.value, "where it went")
+        XCTAssertEqual(f.pc, RUM_GUEST_RAM_GPA + 4, "the first, emulated access was stepped over")
         XCTAssertEqual(f.at, 9_000)
         XCTAssertEqual(exits(0, .mmio), 2)
         XCTAssertNotEqual(state(0), .running)

@@ -22,12 +22,12 @@ final class GuestCommandsTests: MachineTestCase {
 
     func testHelpListsTheGuestCommandsOnceGuestsExist() {
         let out = command("help")
-        XCTAssertTrue(out.contains("  list                 guests: id, name, state, vCPUs, harts, memory, restarts, uptime\r\n"), out)
+        XCTAssertTrue(out.contains("  list                 guests: id, name, state, vCPUs, cpus, memory, restarts, uptime\r\n"), out)
         XCTAssertTrue(out.contains("  <guest> is a name or an id\r\n"), out)
     }
 
     func testList() {
-        let head = "id  name             state     vcpus  harts     memory   restarts  uptime"
+        let head = "id  name             state     vcpus  cpus      memory   restarts  uptime"
         XCTAssertEqual(command("list"), lines(
             head,
             "0   web              stopped   2      0         4 MiB  0         -",
@@ -74,10 +74,10 @@ final class GuestCommandsTests: MachineTestCase {
 
     func testStopOfAStartingGuest() throws {
         _ = try m.pointee.reserve(0, builder: -1)
-        // No hart builds it within the wait: busy, the stop stays pending and the builder settles it.
-        XCTAssertEqual(command("stop web"), lines("error: guest 'web' did not leave its CPUs in time"))
-        XCTAssertEqual(m.pointee.pending[0], .stop)
-        buildPending()
+        // No CPU has claimed its build: nothing maps it yet, so the stop undoes it at once.
+        XCTAssertEqual(command("stop web"), lines("web: stopped"))
+        XCTAssertEqual(m.pointee.pending[0], .none)
+        XCTAssertEqual(m.pointee.pages.freePages, m.pointee.bootFreePages)
         XCTAssertEqual(state(0), .stopped)
         XCTAssertEqual(m.pointee.pages.freePages, m.pointee.bootFreePages)
     }
@@ -86,7 +86,7 @@ final class GuestCommandsTests: MachineTestCase {
         command("start web")
         m.pointee.vcpus[slot(0)].runningOn = 1
         H.calls = []
-        XCTAssertEqual(command("restart web"), lines("error: guest 'web' did not leave its CPUs in time"))
+        XCTAssertEqual(command("restart web"), lines("web: restart pending: a vCPU has not left its CPU yet (see 'list')"))
         XCTAssertEqual(H.kicks, [1])
         XCTAssertEqual(m.pointee.pending[0], .restart)
         m.pointee.vcpus[slot(0)].runningOn = -1
@@ -181,17 +181,19 @@ final class GuestCommandsTests: MachineTestCase {
     func testInfo() {
         XCTAssertEqual(command("info pin"), lines(
             "guest 2 'pin': stopped",
-            "  vcpus 1  harts 1*  restart policy always",
+            "  vcpus 1  cpus 1*  restart policy always",
             "  memory  gpa 0x80000000 size 4 MiB",
             "  systable gpa 0x7ffff000 (read-only)",
             "  devices none, channels none",
             "  restarts 0",
             "  console 0 bytes written",
-            "  exits hypercall=0 console=0 timer=0 tick=0 wfi=0 ipi/hsm=0 stage2=0 fault=0 other=0 mmio=0 irq=0",
+            "  exits hypercall=0 console=0 timer=0 tick=0 wfi=0 ipi/cpu=0 stage2=0 fault=0 other=0 mmio=0 irq=0",
             "  last fault: none"))
         command("start web")
-        m.pointee.devices[0].interrupts = 7
-        m.pointee.noteDelivery(0, irq: 5, instructions: 40)
+        m.pointee.devices[0].interrupts = 6
+        m.pointee.deliver(5)                    // taken at instruction `now`, claimed 40 later
+        H.now += 40
+        m.pointee.noteClaim(0, irq: 5)
         H.fastCalls[slot(0, 1)] = 5
         H.handle(.putchar(0x41), slot: slot(0))
         H.handle(.answeredByPort, slot: slot(0))
@@ -203,7 +205,7 @@ final class GuestCommandsTests: MachineTestCase {
         }
         XCTAssertEqual(command("info web"), lines(
             "guest 0 'web': running",
-            "  vcpus 2  harts 0  restart policy on-crash",
+            "  vcpus 2  cpus 0  restart policy on-crash",
             "  memory  gpa 0x80000000 size 4 MiB -> host \(hex(g.ramHost, 10))",
             "  systable gpa 0x7ffff000 (read-only)",
             "  id (SipHash-2-4) \(hex(t.sip_id_hi, 16)) \(hex(t.sip_id_lo, 16))",
@@ -212,7 +214,7 @@ final class GuestCommandsTests: MachineTestCase {
             "  channel c0 (side A) peer db",
             "  restarts 0",
             "  console 1 bytes written",
-            "  exits hypercall=6 console=1 timer=0 tick=0 wfi=0 ipi/hsm=0 stage2=0 fault=0 other=0 mmio=0 irq=0",
+            "  exits hypercall=6 console=1 timer=0 tick=0 wfi=0 ipi/cpu=0 stage2=0 fault=0 other=0 mmio=0 irq=0",
             "  last fault: none"))
         // A fault and the restart after it.
         H.now += 20_000
@@ -247,14 +249,14 @@ final class GuestCommandsTests: MachineTestCase {
         H.handle(.putchar(0x41), slot: slot(0), hart: 0)
         H.handle(.tick, slot: slot(0), hart: 1)
         H.handle(.vcpuStatus(1), slot: slot(0), hart: 1)
-        let labels = "guest           hypercall  console    timer      tick       wfi        ipi/hsm    stage2     fault      other      mmio       irq        "
+        let labels = "guest           hypercall  console    timer      tick       wfi        ipi/cpu    stage2     fault      other      mmio       irq        "
         XCTAssertEqual(command("stats"), lines(
             labels,
             "web             0          1          0          1          0          1          0          0          0          0          0          ",
             "db              0          0          0          0          0          0          0          0          0          0          0          ",
             "pin             0          0          0          0          0          0          0          0          0          0          0          ",
-            "hart 0          0          1          0          0          0          0          0          0          0          0          0          ",
-            "hart 1          0          0          0          1          0          1          0          0          0          0          0          ",
+            "cpu 0           0          1          0          0          0          0          0          0          0          0          0          ",
+            "cpu 1           0          0          0          1          0          1          0          0          0          0          0          ",
             "free memory \(sizeText(m.pointee.pages.freePages)) (\(m.pointee.pages.freePages) pages; \(m.pointee.bootFreePages) at boot)"))
     }
 
@@ -269,9 +271,12 @@ final class GuestCommandsTests: MachineTestCase {
             "d0               0x0010001000  0x001000  5    web              0           -",
             "spare            0x0010002000  0x001000  6    hypervisor       0           -"))
         command("start web")
-        _ = m.pointee.interruptOwner(5)
-        m.pointee.noteDelivery(0, irq: 5, instructions: 10)
-        m.pointee.noteDelivery(0, irq: 5, instructions: 30)
+        for latency: UInt64 in [10, 30] {
+            m.pointee.deliver(5)
+            H.now += latency
+            m.pointee.noteClaim(0, irq: 5)
+        }
+        m.pointee.devices[0].interrupts = 1
         XCTAssertTrue(command("devices").contains("d0               0x0010001000  0x001000  5    web              1           20/30\r\n"))
     }
 

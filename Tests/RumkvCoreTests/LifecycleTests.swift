@@ -21,7 +21,7 @@ final class LifecycleTests: MachineTestCase {
         XCTAssertEqual(m.pointee.vcpuCount, 3)
         XCTAssertEqual((0..<3).map { m.pointee.vcpus[$0].guest }, [0, 0, 1])
         XCTAssertEqual((0..<3).map { m.pointee.vcpus[$0].index }, [0, 1, 0])
-        XCTAssertEqual((0..<3).map { m.pointee.vcpus[$0].hartMask }, [3, 3, 3])
+        XCTAssertEqual((0..<3).map { m.pointee.vcpus[$0].cpuMask }, [3, 3, 3])
         XCTAssertEqual(state(0), .stopped)
         XCTAssertEqual(m.pointee.bootFreePages, m.pointee.pages.freePages)
         XCTAssertTrue(guestCommandsEnabled)
@@ -130,9 +130,10 @@ final class LifecycleTests: MachineTestCase {
 
     func testStopOfAStartingGuestWaitsForItsBuilder() throws {
         try boot(guest("a"))
-        _ = try m.pointee.reserve(0, builder: -1)
+        _ = try m.pointee.reserve(0, builder: 1)
         m.pointee.pending[0] = .stop
         XCTAssertFalse(m.pointee.settle(0), "a guest being built is left alone")
+        m.pointee.guests[0].builder = -1            // as if CPU 1 handed it back: built by the next claimant
         XCTAssertEqual(state(0), .starting)
         buildPending()
         XCTAssertEqual(state(0), .stopped, "its builder settles the stop after finish")
@@ -169,7 +170,7 @@ final class LifecycleTests: MachineTestCase {
         H.now += 20_000
         H.handle(.fatal(.illegalInstruction, pc: 0, detail: 0), slot: slot(2))
         H.calls = []
-        _ = m.pointee.claimBuild(1).map { Scheduler<FakeGuestHost>.build($0, hart: 0) }
+        _ = m.pointee.claimBuild(1).map { Scheduler<FakeGuestHost>.build($0, cpu: 0) }
         XCTAssertEqual(state(2), .running)
         XCTAssertEqual(H.kicks, [1])
     }

@@ -58,7 +58,7 @@ final class SchedulerTests: MachineTestCase {
 
     func testHartMasks() throws {
         try boot(guest("a", "harts = [1]") + guest("b", "harts = [0, 2]") + guest("c"), harts: 3)
-        XCTAssertEqual((0..<3).map { m.pointee.vcpus[$0].hartMask }, [0b010, 0b101, 0b111])
+        XCTAssertEqual((0..<3).map { m.pointee.vcpus[$0].cpuMask }, [0b010, 0b101, 0b111])
         for g in 0..<3 { create(g) }
         XCTAssertEqual(Set((0..<4).compactMap { _ in pickAndRelease(0) }), [1, 2])
         XCTAssertEqual(Set((0..<4).compactMap { _ in pickAndRelease(1) }), [0, 2])
@@ -70,8 +70,8 @@ final class SchedulerTests: MachineTestCase {
         // still keeps such a guest (any hart, hart_mask all ones) off the pinned hart.
         try boot(guest("p", "pinned = true\nharts = [1]") + guest("q", "harts = [0]") + guest("r", "vcpus = 2\nharts = [0]"),
                  harts: 2, patch: { FakeMachine.setHartMask(&$0, guest: 1, .max); FakeMachine.setHartMask(&$0, guest: 2, .max) })
-        XCTAssertEqual(m.pointee.pinnedHarts, 0b10)
-        XCTAssertEqual((0..<4).map { m.pointee.vcpus[$0].hartMask }, [0b10, 0b01, 0b01, 0b01],
+        XCTAssertEqual(m.pointee.pinnedCPUs, 0b10)
+        XCTAssertEqual((0..<4).map { m.pointee.vcpus[$0].cpuMask }, [0b10, 0b01, 0b01, 0b01],
                        "unpinned guests stay off the pinned hart")
         for g in 0..<3 { create(g) }
         XCTAssertEqual((0..<3).map { _ in pickAndRelease(1) }, [0, 0, 0], "hart 1 runs only p")
@@ -117,7 +117,7 @@ final class SchedulerTests: MachineTestCase {
         H.queue(0, .putchar(0x61), .putchar(0x62), .answeredByPort, ticks: 1500)
         H.queue(0, .putchar(0x63), .putchar(0x64), ticks: 10)
         XCTAssertEqual(m.pointee.pick(0, now: H.now), 0)
-        S.runSlice(0, hart: 0, until: start + S.sliceTicks)
+        S.runSlice(0, cpu: 0, until: start + S.sliceTicks)
         // Three exits of 1500 ticks pass the 4000-tick slice end: the vCPU leaves after the third.
         XCTAssertEqual(backlog(0), "ab")
         XCTAssertEqual(H.script[0]?.count, 2, "the rest waits for the next slice")
@@ -126,7 +126,7 @@ final class SchedulerTests: MachineTestCase {
         // The next slice: two quick exits, then the guest runs to the slice end (a tick).
         let second = H.now
         _ = m.pointee.pick(0, now: H.now)
-        S.runSlice(0, hart: 0, until: second + S.sliceTicks)
+        S.runSlice(0, cpu: 0, until: second + S.sliceTicks)
         XCTAssertEqual(backlog(0), "abcd")
         XCTAssertEqual(H.now, second + S.sliceTicks)
         XCTAssertEqual(m.pointee.guests[0].exits[ExitReason.tick.rawValue], 1)
@@ -137,23 +137,23 @@ final class SchedulerTests: MachineTestCase {
         try boot(guest("a", "restart = \"never\"") + guest("b"), harts: 1)
         create(0); create(1)
         H.queue(0, .putchar(0x31), .yield, .putchar(0x32))
-        S.runSlice(0, hart: 0, until: H.now + S.sliceTicks)
+        S.runSlice(0, cpu: 0, until: H.now + S.sliceTicks)
         XCTAssertEqual(backlog(0), "1", "yield ends the slice")
         XCTAssertEqual(H.script[0]?.count, 1)
         H.script[0] = []
         H.queue(0, .waitForInterrupt)
-        S.runSlice(0, hart: 0, until: H.now + S.sliceTicks)
+        S.runSlice(0, cpu: 0, until: H.now + S.sliceTicks)
         XCTAssertEqual(m.pointee.vcpus[0].state, .waiting)
         XCTAssertEqual(backlog(0), "1")
         // Paused from the console while it runs: it leaves at its next exit.
         H.queue(1, .putchar(0x41), .putchar(0x42))
         m.pointee.guests[1].state = .paused
-        S.runSlice(1, hart: 0, until: H.now + S.sliceTicks)
+        S.runSlice(1, cpu: 0, until: H.now + S.sliceTicks)
         XCTAssertEqual(backlog(1), "A")
         // A fault ends the slice and settles the guest (never: it stays crashed, its memory freed).
         m.pointee.vcpus[0].state = .runnable
         H.queue(0, .fatal(.illegalInstruction, pc: 0x8000_0040, detail: 0x13))
-        S.runSlice(0, hart: 0, until: H.now + S.sliceTicks)
+        S.runSlice(0, cpu: 0, until: H.now + S.sliceTicks)
         XCTAssertEqual(state(0), .crashed)
         XCTAssertEqual(m.pointee.guests[0].ramHost, 0)
         XCTAssertEqual(m.pointee.vcpus[0].runningOn, -1)
@@ -163,7 +163,7 @@ final class SchedulerTests: MachineTestCase {
         try boot(guest("a"), harts: 1)
         m.pointee.vcpus[0].runningOn = 0
         H.queue(0, .putchar(0x41))
-        S.runSlice(0, hart: 0, until: H.now + S.sliceTicks)
+        S.runSlice(0, cpu: 0, until: H.now + S.sliceTicks)
         XCTAssertEqual(m.pointee.vcpus[0].runningOn, -1)
         XCTAssertEqual(H.script[0]?.count, 1, "never entered")
     }
@@ -173,10 +173,10 @@ final class SchedulerTests: MachineTestCase {
         create(0)
         H.now += 50_000
         H.queue(0, .reboot)
-        S.runSlice(0, hart: 0, until: H.now + S.sliceTicks)
+        S.runSlice(0, cpu: 0, until: H.now + S.sliceTicks)
         XCTAssertEqual(state(0), .starting)
         XCTAssertEqual(m.pointee.claimBuild(0), 0)
-        S.build(0, hart: 0)
+        S.build(0, cpu: 0)
         XCTAssertEqual(state(0), .running)
         XCTAssertEqual(m.pointee.pick(0, now: H.now), 0, "blink: it runs next on this hart")
     }
@@ -187,12 +187,12 @@ final class SchedulerTests: MachineTestCase {
         m.pointee.attached = 0
         H.consoleInput = Array("hi".utf8)
         H.queue(0, .putchar(0x41), .putchar(0x42))
-        S.runSlice(0, hart: 1, until: H.now + S.sliceTicks)
+        S.runSlice(0, cpu: 1, until: H.now + S.sliceTicks)
         XCTAssertEqual(H.consoleInput.count, 2, "hart 1 does not poll")
-        S.runSlice(0, hart: 0, until: H.now + 1)   // one exit passes the slice end: no poll after it
+        S.runSlice(0, cpu: 0, until: H.now + 1)   // one exit passes the slice end: no poll after it
         XCTAssertEqual(H.consoleInput.count, 2)
         H.queue(0, .putchar(0x43), .putchar(0x44))
-        S.runSlice(0, hart: 0, until: H.now + S.sliceTicks)
+        S.runSlice(0, cpu: 0, until: H.now + S.sliceTicks)
         XCTAssertEqual(H.consoleInput, [])
         XCTAssertEqual(m.pointee.consoles[0].popInput(), 0x68)
         XCTAssertEqual(m.pointee.consoles[0].popInput(), 0x69)

@@ -36,6 +36,8 @@ enum FakeGuestHost: GuestHosting {
         case answeredByPort, tick, interrupt, waitForInterrupt
         /// An access to an emulated device register; `emulated: false` means no such register.
         case emulatedAccess(emulated: Bool)
+        /// A port-specific trap (a system register, port I/O, an MSR) the port allows or refuses.
+        case portTrap(allowed: Bool)
         case stage2Fault(gpa: UInt64, access: Access, pc: UInt64)
         case fatal(FaultKind, pc: UInt64, detail: UInt64)
     }
@@ -44,14 +46,12 @@ enum FakeGuestHost: GuestHosting {
     enum Answer: Equatable, CustomStringConvertible {
         case ok(Int64)
         case failed, notSupported, invalidParam, invalidAddress, alreadyAvailable, alreadyStarted, alreadyStopped
-        case other(error: Int64, value: Int64)
 
         static var ok: Answer { .ok(0) }
 
         var description: String {
             switch self {
             case .ok(let v): "ok(\(v))"
-            case .other(let e, let v): "other(\(e), \(v))"
             default: "\(String(reflecting: self).split(separator: ".").last!)"
             }
         }
@@ -65,16 +65,22 @@ enum FakeGuestHost: GuestHosting {
         case reset(slot: Int, guest: Int, vcpu: UInt64, entry: UInt64, arg: UInt64)
         case complete(slot: Int, Answer)
         case skip(slot: Int)
-        case ipi(slot: Int, pending: Bool)
+        case inject(slot: Int, VirtualInterrupt)
         case route(irq: UInt32, enabled: Bool, hart: Int)
+        case unmask(UInt32)
         case kick(hart: Int)
         case mmioRead(UInt64)
         case mmioWrite(UInt64, UInt32)
-        case emulate(slot: Int, guest: Int)
+        case vicAccess(guest: Int, vcpu: Int, write: Bool)
+        case vicAssign(guest: Int, source: UInt32)
+        case vicRaise(guest: Int, source: UInt32)
         case resetVirtualInterrupts(guest: Int)
         case serviceInterrupts
+        case emulateTrap(slot: Int, allowed: Bool)
+        case completeMMIO(slot: Int, value: UInt64)
         case idle(until: UInt64)
         case startSecondary(Int, hardwareID: UInt64)
+        case cpuReady(Int)
     }
 
     struct VCPURegisters {
@@ -82,11 +88,18 @@ enum FakeGuestHost: GuestHosting {
         var a0: UInt64
     }
 
-    /// Stage-2 tables: `pages` pages taken from the allocator at creation.
-    struct Stage2 {
-        var id: Int
-        var root: UInt64
+    /// A VM: its stage-2 (an id for the pages it took; 0 when none) and a
+    /// one-word virtual interrupt controller (bit n = source n).
+    struct VMState {
+        var id = 0
+        var vmid: UInt16 = 0
+        var assigned: UInt64 = 0
+        var pending: UInt64 = 0
+        var guest: Int { Int(vmid) - 1 }
     }
+
+    /// A port-specific trap: allowed (emulated) or not.
+    enum PortTrap { case allowed, denied }
 
     // MARK: State (all reset by `reset()`)
 
@@ -105,8 +118,10 @@ enum FakeGuestHost: GuestHosting {
     /// Device registers `mmioRead32` answers (others read 0).
     nonisolated(unsafe) static var registers: [UInt64: UInt32] = [:]
     nonisolated(unsafe) static var interruptPending = false
-    /// Run by `serviceInterrupts` (e.g. to forward a source to its owner).
-    nonisolated(unsafe) static var onServiceInterrupts: (() -> Void)? = nil
+    /// Physical sources `claimInterrupts` finds pending (handed to the core in order).
+    nonisolated(unsafe) static var claimable: [UInt32] = []
+    /// What the next virtual-controller access answers (nil: not a register).
+    nonisolated(unsafe) static var vicAnswer: VICResult? = VICResult()
     nonisolated(unsafe) static var secondaryStarts = true
     /// Failure injection: stage-2 creation fails; the n-th next `stage2Map` fails (1 = the next).
     nonisolated(unsafe) static var failStage2Create = false
@@ -146,7 +161,8 @@ enum FakeGuestHost: GuestHosting {
         fastCalls = [:]
         registers = [:]
         interruptPending = false
-        onServiceInterrupts = nil
+        claimable = []
+        vicAnswer = VICResult()
         secondaryStarts = true
         failStage2Create = false
         failStage2MapIn = 0
@@ -172,9 +188,8 @@ enum FakeGuestHost: GuestHosting {
     /// scheduler does; true if the vCPU may keep running.
     @discardableResult
     static func handle(_ exit: Exit, slot k: Int, hart h: Int = 0) -> Bool {
-        if case .emulatedAccess(let ok) = exit { emulation[k] = ok }
-        if case .setTimer(let t) = exit { timerDeadline[k] = t }
-        return Exits<FakeGuestHost>.handle(vmExit(exit), slot: k, hart: h)
+        prepare(exit, slot: k)
+        return Exits<FakeGuestHost>.handle(vmExit(exit), slot: k, cpu: h)
     }
 
     /// Makes an interrupt pending for `slot` (as a device or the guest's own timer would).
@@ -188,7 +203,9 @@ enum FakeGuestHost: GuestHosting {
     static func lastAnswer(_ slot: Int) -> Answer? { answers(slot).last }
 
     /// Whether the core asked for the guest's software interrupt (IPI/doorbell) on `slot`.
-    static func interruptRaised(_ slot: Int) -> Bool { calls.contains(.ipi(slot: slot, pending: true)) }
+    static func interruptRaised(_ slot: Int) -> Bool {
+        calls.contains { if case .inject(slot: slot, _) = $0 { return true }; return false }
+    }
 
     static func resets(_ slot: Int) -> [(entry: UInt64, arg: UInt64, vcpu: UInt64)] {
         calls.compactMap { if case .reset(slot: slot, guest: _, vcpu: let v, entry: let e, arg: let a) = $0 { return (e, a, v) }; return nil }
@@ -211,45 +228,60 @@ enum FakeGuestHost: GuestHosting {
         return String(decoding: console, as: UTF8.self)
     }
 
-    static func vmExit(_ e: Exit) -> VMExit {
+    /// The port-side state an exit implies (a controller answer, a timer compare).
+    static func prepare(_ exit: Exit, slot k: Int) {
+        if case .emulatedAccess(let ok) = exit { vicAnswer = ok ? (vicAnswer ?? VICResult()) : nil }
+        if case .setTimer(let t) = exit { timerDeadline[k] = t }
+    }
+
+    /// An SBI-style hart mask (bit i = vCPU base + i; base all-ones: every vCPU).
+    static func targets(_ mask: UInt64, _ base: UInt64) -> VCPUSet {
+        base == .max ? .all : base >= 64 ? VCPUSet(bits: 0) : VCPUSet(bits: mask << base)
+    }
+
+    static let vicAddress = GuestPhysicalAddress(0x0C00_2000)
+
+    static func vmExit(_ e: Exit) -> VMExit<PortTrap> {
         switch e {
         case .putchar(let b): .call(.consolePutchar(b))
         case .getchar: .call(.consoleGetchar)
-        case .write(let gpa, let length): .call(.consoleWrite(gpa: gpa, length: length))
-        case .read(let gpa, let length): .call(.consoleRead(gpa: gpa, length: length))
+        case .write(let gpa, let length): .call(.consoleWrite(GuestPhysicalAddress(gpa), length: length))
+        case .read(let gpa, let length): .call(.consoleRead(GuestPhysicalAddress(gpa), length: length))
         case .setTimer(let t): .call(.setTimer(t))
         case .yield: .call(.yield)
         case .shutdown: .call(.systemReset(.shutdown))
         case .reboot: .call(.systemReset(.reboot))
         case .crashReport: .call(.systemReset(.crash))
-        case .sendIPI(let mask, let base): .call(.sendIPI(hartMask: mask, hartBase: base))
-        case .remoteFence(let mask, let base): .call(.remoteFence(hartMask: mask, hartBase: base))
-        case .vcpuStart(let v, let entry, let arg): .call(.hartStart(hart: v, entry: entry, arg: arg))
-        case .vcpuStop: .call(.hartStop)
-        case .vcpuStatus(let v): .call(.hartStatus(hart: v))
+        case .sendIPI(let mask, let base): .call(.sendIPI(targets(mask, base)))
+        case .remoteFence(let mask, let base): .call(.remoteFence(targets(mask, base)))
+        case .vcpuStart(let v, let entry, let arg): .call(.vcpuStart(vcpu: v, entry: GuestPhysicalAddress(entry), arg: arg))
+        case .vcpuStop: .call(.vcpuStop)
+        case .vcpuStatus(let v): .call(.vcpuStatus(vcpu: v))
         case .doorbell(let n): .call(.doorbell(n))
         case .unsupported: .call(.unsupported)
         case .answeredByPort: .handled
         case .tick: .tick
         case .interrupt: .interrupt
         case .waitForInterrupt: .waitForInterrupt
-        case .emulatedAccess: .mmio
-        case .stage2Fault(let gpa, let access, let pc): .stage2Fault(gpa: gpa, access: access, pc: pc)
+        case .emulatedAccess:
+            .mmio(MMIOAccess(address: vicAddress, width: 4, write: false, value: 0, register: 10, signExtend: false,
+                             instructionLength: 4))
+        case .portTrap(let allowed): .portTrap(allowed ? .allowed : .denied)
+        case .stage2Fault(let gpa, let access, let pc): .stage2Fault(gpa: GuestPhysicalAddress(gpa), access: access, pc: pc)
         case .fatal(let kind, let pc, let detail): .fatal(kind, pc: pc, detail: detail)
         }
     }
 
     static func answer(_ r: CallResult) -> Answer {
-        switch (r.error, r.value) {
-        case (0, let v): .ok(v)
-        case (-1, 0): .failed
-        case (-2, 0): .notSupported
-        case (-3, 0): .invalidParam
-        case (-5, 0): .invalidAddress
-        case (-6, 0): .alreadyAvailable
-        case (-7, 0): .alreadyStarted
-        case (-8, 0): .alreadyStopped
-        default: .other(error: r.error, value: r.value)
+        switch r {
+        case .success(let v): .ok(Int64(bitPattern: v))
+        case .failure(.failed): .failed
+        case .failure(.notSupported): .notSupported
+        case .failure(.invalidParameter): .invalidParam
+        case .failure(.invalidAddress): .invalidAddress
+        case .failure(.alreadyAvailable): .alreadyAvailable
+        case .failure(.alreadyStarted): .alreadyStarted
+        case .failure(.alreadyStopped): .alreadyStopped
         }
     }
 
@@ -268,47 +300,86 @@ enum FakeGuestHost: GuestHosting {
     // MARK: GuestHosting
 
     static var nplArch: UInt8 { UInt8(RUM_NPL_ARCH_RISCV64) }
-    static func currentHart() -> Int { hart }
+    static var portWindow: GuestRegion { .empty }
+    static var interruptController: InterruptControllerInfo {
+        InterruptControllerInfo(kind: RUM_IRQCHIP_PLIC,
+                                regions: (GuestRegion(base: GuestPhysicalAddress(0x0C00_0000), size: 0x60_0000), .empty),
+                                regionCount: 1)
+    }
+    static func currentCPU() -> Int { hart }
     static func instructionsRetired() -> UInt64 { now }
 
-    static func stage2Create(_ pages: inout PageAllocator, vmid: UInt16, ramHost: UInt64, ramSize: UInt64,
-                             sysTableHost: UInt64) -> Stage2? {
-        guard !failStage2Create, let root = pages.allocateZeroed(pages: stage2RootPages) else { return nil }
+    static func vmEmpty() -> VMState { VMState() }
+
+    static func vmCreate(_ vm: UnsafeMutablePointer<VMState>, vmid: UInt16, layout: GuestLayout,
+                         _ pages: inout PageAllocator) -> Bool {
+        guard !failStage2Create, let root = pages.allocateZeroed(pages: stage2RootPages) else { return false }
         let id = nextStage2
         nextStage2 += 1
         stage2Owned[id] = [(root, stage2RootPages)]
-        calls.append(.stage2Create(id: id, vmid: vmid, ramHost: ramHost, ramSize: ramSize, sysTableHost: sysTableHost))
-        return Stage2(id: id, root: root)
+        vm.pointee = VMState(id: id, vmid: vmid)
+        calls.append(.stage2Create(id: id, vmid: vmid, ramHost: layout.ramHost.value, ramSize: layout.ramSize,
+                                   sysTableHost: layout.sysTableHost.value))
+        return true
     }
 
-    static func stage2Destroy(_ s: Stage2, _ pages: inout PageAllocator) {
-        calls.append(.stage2Destroy(id: s.id))
-        for (a, n) in stage2Owned.removeValue(forKey: s.id) ?? [] { pages.free(a, pages: n) }
+    static func vmDestroy(_ vm: UnsafeMutablePointer<VMState>, _ pages: inout PageAllocator) {
+        calls.append(.stage2Destroy(id: vm.pointee.id))
+        for (a, n) in stage2Owned.removeValue(forKey: vm.pointee.id) ?? [] { pages.free(a, pages: n) }
+        vm.pointee = VMState()
     }
 
-    static func stage2Pages(_ s: Stage2) -> Int { (stage2Owned[s.id] ?? []).reduce(0) { $0 + $1.1 } }
-
-    static func stage2Map(_ s: inout Stage2, gpa: UInt64, hpa: UInt64, size: UInt64, device: Bool,
-                          _ pages: inout PageAllocator) -> Bool {
+    static func vmMap(_ vm: UnsafeMutablePointer<VMState>, _ gpa: GuestPhysicalAddress, _ hpa: HostPhysicalAddress,
+                      size: UInt64, _ kind: MappingKind, _ pages: inout PageAllocator) -> Bool {
         if failStage2MapIn > 0 {
             failStage2MapIn -= 1
             if failStage2MapIn == 0 { return false }
         }
         guard let table = pages.allocateZeroed(pages: 1) else { return false }
-        stage2Owned[s.id, default: []].append((table, 1))
-        calls.append(.stage2Map(id: s.id, gpa: gpa, hpa: hpa, size: size, device: device))
+        stage2Owned[vm.pointee.id, default: []].append((table, 1))
+        calls.append(.stage2Map(id: vm.pointee.id, gpa: gpa.value, hpa: hpa.value, size: size, device: kind == .device))
         return true
     }
 
-    static func vcpuReset(_ r: UnsafeMutablePointer<VCPURegisters>, guest: Int, hartID: UInt64, entry: UInt64, arg: UInt64) {
-        let k = slot(of: r)
-        r.pointee = VCPURegisters(pc: entry, a0: arg)
-        ipiPending[k] = nil
-        timerDeadline[k] = nil
-        calls.append(.reset(slot: k, guest: guest, vcpu: hartID, entry: entry, arg: arg))
+    static func vicReset(_ vm: UnsafeMutablePointer<VMState>) {
+        vm.pointee.assigned = 0
+        vm.pointee.pending = 0
+        calls.append(.resetVirtualInterrupts(guest: vm.pointee.guest))
     }
 
-    static func vcpuRun(_ r: UnsafeMutablePointer<VCPURegisters>, _ s: Stage2, sliceEnd: UInt64) -> VMExit {
+    static func vicAssign(_ vm: UnsafeMutablePointer<VMState>, source: UInt32) {
+        if source < 64 { vm.pointee.assigned |= 1 << UInt64(source) }
+        calls.append(.vicAssign(guest: vm.pointee.guest, source: source))
+    }
+
+    static func vicRaise(_ vm: UnsafeMutablePointer<VMState>, source: UInt32) {
+        if source < 64 { vm.pointee.pending |= 1 << UInt64(source) }
+        calls.append(.vicRaise(guest: vm.pointee.guest, source: source))
+    }
+
+    static func vicAccess(_ vm: UnsafeMutablePointer<VMState>, vcpu: Int, _ access: MMIOAccess) -> VICResult? {
+        calls.append(.vicAccess(guest: vm.pointee.guest, vcpu: vcpu, write: access.write))
+        return vicAnswer
+    }
+
+    static func vcpuCreate(_ r: UnsafeMutablePointer<VCPURegisters>, _ pages: inout PageAllocator) -> Bool {
+        r.initialize(to: VCPURegisters(pc: 0, a0: 0))
+        return true
+    }
+
+    static func vcpuReset(_ r: UnsafeMutablePointer<VCPURegisters>, vcpu: Int, entry: GuestPhysicalAddress, arg: UInt64) {
+        let k = slot(of: r)
+        r.pointee = VCPURegisters(pc: entry.value, a0: arg)
+        ipiPending[k] = nil
+        timerDeadline[k] = nil
+        calls.append(.reset(slot: k, guest: m.pointee.vcpus[k].guest, vcpu: UInt64(vcpu), entry: entry.value, arg: arg))
+    }
+
+    static func vcpuLoad(_ r: UnsafeMutablePointer<VCPURegisters>, _ vm: UnsafeMutablePointer<VMState>) {}
+    static func vcpuPut(_ r: UnsafeMutablePointer<VCPURegisters>, _ vm: UnsafeMutablePointer<VMState>) {}
+
+    static func vcpuRun(_ r: UnsafeMutablePointer<VCPURegisters>, _ vm: UnsafeMutablePointer<VMState>,
+                        sliceEnd: UInt64) -> VMExit<PortTrap> {
         let k = slot(of: r)
         guard var q = script[k], !q.isEmpty else {
             if park { parkForever() }
@@ -318,8 +389,7 @@ enum FakeGuestHost: GuestHosting {
         let (exit, ticks) = q.removeFirst()
         script[k] = q
         now += ticks
-        if case .emulatedAccess(let ok) = exit { emulation[k] = ok }
-        if case .setTimer(let t) = exit { timerDeadline[k] = t }
+        prepare(exit, slot: k)
         return vmExit(exit)
     }
 
@@ -328,20 +398,32 @@ enum FakeGuestHost: GuestHosting {
         calls.append(.complete(slot: slot(of: r), answer(result)))
     }
 
+    static func vcpuCompleteMMIO(_ r: UnsafeMutablePointer<VCPURegisters>, _ access: MMIOAccess, value: UInt64) {
+        r.pointee.pc &+= UInt64(access.instructionLength)
+        calls.append(.completeMMIO(slot: slot(of: r), value: value))
+    }
+
+    static func vcpuEmulate(_ r: UnsafeMutablePointer<VCPURegisters>, _ vm: UnsafeMutablePointer<VMState>,
+                            _ trap: PortTrap) -> TrapOutcome {
+        calls.append(.emulateTrap(slot: slot(of: r), allowed: trap == .allowed))
+        return trap == .allowed ? .handled : .fault(.illegalInstruction, detail: 0xBAD)
+    }
+
     static func vcpuSkip(_ r: UnsafeMutablePointer<VCPURegisters>) {
         r.pointee.pc &+= 4
         calls.append(.skip(slot: slot(of: r)))
     }
 
-    static func vcpuSetIPI(_ r: UnsafeMutablePointer<VCPURegisters>, _ pending: Bool) {
+    static func vcpuInject(_ r: UnsafeMutablePointer<VCPURegisters>, _ interrupt: VirtualInterrupt) {
         let k = slot(of: r)
-        ipiPending[k] = pending
-        calls.append(.ipi(slot: k, pending: pending))
+        ipiPending[k] = true
+        calls.append(.inject(slot: k, interrupt))
     }
 
-    static func vcpuWakeable(_ r: UnsafeMutablePointer<VCPURegisters>, now t: UInt64) -> Bool {
+    static func vcpuWakeable(_ r: UnsafeMutablePointer<VCPURegisters>, _ vm: UnsafeMutablePointer<VMState>,
+                             now t: UInt64) -> Bool {
         let k = slot(of: r)
-        return ipiPending[k] == true || (timerDeadline[k] ?? .max) <= t
+        return ipiPending[k] == true || (timerDeadline[k] ?? .max) <= t || vm.pointee.pending & vm.pointee.assigned != 0
     }
 
     static func vcpuTimerDeadline(_ r: UnsafeMutablePointer<VCPURegisters>) -> UInt64 { timerDeadline[slot(of: r)] ?? .max }
@@ -355,42 +437,38 @@ enum FakeGuestHost: GuestHosting {
         if park && idles > idlesBeforePark { parkForever() }
     }
 
-    static func startSecondary(_ index: Int, hardwareID: UInt64) -> Bool {
+    static func startSecondary(_ index: Int, hardwareID: UInt64, stack: HostPhysicalAddress) -> Bool {
         calls.append(.startSecondary(index, hardwareID: hardwareID))
         return secondaryStarts
     }
 
-    static func emulateMMIO(_ r: UnsafeMutablePointer<VCPURegisters>, guest g: Int) -> Bool {
-        let k = slot(of: r)
-        calls.append(.emulate(slot: k, guest: g))
-        return emulation.removeValue(forKey: k) ?? true
+    static func cpuReady(_ cpu: Int) { calls.append(.cpuReady(cpu)) }
+
+    static func routeInterrupt(_ irq: UInt32, enabled: Bool, cpu: Int) {
+        calls.append(.route(irq: irq, enabled: enabled, hart: cpu))
     }
 
-    static var virtualInterruptControllerBase: UInt64 { 0x0C00_0000 }
+    static func unmaskInterrupt(_ irq: UInt32) { calls.append(.unmask(irq)) }
 
-    static func routeInterrupt(_ irq: UInt32, enabled: Bool, hart: Int) {
-        calls.append(.route(irq: irq, enabled: enabled, hart: hart))
-    }
-
-    static func mmioRead32(_ address: UInt64) -> UInt32 {
-        calls.append(.mmioRead(address))
-        return registers[address] ?? 0
-    }
-
-    static func mmioWrite32(_ address: UInt64, _ value: UInt32) {
-        calls.append(.mmioWrite(address, value))
-        registers[address] = value
-    }
-
-    static func resetVirtualInterrupts(guest g: Int) { calls.append(.resetVirtualInterrupts(guest: g)) }
-
-    static func serviceInterrupts() {
+    static func claimInterrupts(_ deliver: (UInt32) -> Void) {
         calls.append(.serviceInterrupts)
         interruptPending = false
-        onServiceInterrupts?()
+        let sources = claimable
+        claimable = []
+        for irq in sources { deliver(irq) }
     }
 
     static func externalInterruptPending() -> Bool { interruptPending }
 
-    static func kickHart(_ h: Int) { calls.append(.kick(hart: h)) }
+    static func mmioRead32(_ address: HostPhysicalAddress) -> UInt32 {
+        calls.append(.mmioRead(address.value))
+        return registers[address.value] ?? 0
+    }
+
+    static func mmioWrite32(_ address: HostPhysicalAddress, _ value: UInt32) {
+        calls.append(.mmioWrite(address.value, value))
+        registers[address.value] = value
+    }
+
+    static func kickCPU(_ c: Int) { calls.append(.kick(hart: c)) }
 }

@@ -138,7 +138,7 @@ enum FakeMachine {
     /// Sets guest `g`'s hart_mask in bundle `data` (for bundles the tool would not write).
     static func setHartMask(_ data: inout Data, guest g: Int, _ mask: UInt64) {
         let at = MemoryLayout<BundleHeader>.size + g * MemoryLayout<BundleGuest>.size
-            + MemoryLayout<BundleGuest>.offset(of: \BundleGuest.hart_mask)!
+            + MemoryLayout<BundleGuest>.offset(of: \BundleGuest.cpu_mask)!
         withUnsafeBytes(of: mask.littleEndian) { data.replaceSubrange(at..<at + 8, with: $0) }
     }
 
@@ -150,7 +150,7 @@ enum FakeMachine {
         patch(&data)
         let (p, view) = try prepare(data, harts: harts, ram: ram)
         if let reason = M.boot(p, bundle: view) { throw BootError(description: "\(reason)") }
-        for h in 0..<harts { H.m.pointee.hartOnline[h] = true }
+        for h in 0..<harts { H.m.pointee.cpuOnline[h] = true }
     }
 }
 
@@ -211,12 +211,12 @@ class MachineTestCase: XCTestCase {
 
     /// Runs hart `h`'s scheduler step until nothing is left to build (Scheduler.build).
     func buildPending(hart h: Int = 0) {
-        while let g = m.pointee.claimBuild(h) { Scheduler<FakeGuestHost>.build(g, hart: h) }
+        while let g = m.pointee.claimBuild(h) { Scheduler<FakeGuestHost>.build(g, cpu: h) }
     }
 
     /// One claim-and-build step of hart `h`'s loop.
     func buildOne(hart h: Int = 0) {
-        if let g = m.pointee.claimBuild(h) { Scheduler<FakeGuestHost>.build(g, hart: h) }
+        if let g = m.pointee.claimBuild(h) { Scheduler<FakeGuestHost>.build(g, cpu: h) }
     }
 
     /// Allocates every free page (largest runs first); `release` gives them back.

@@ -14,8 +14,7 @@ extension GuestCommands {
         for g in 0..<m.pointee.guestCount {
             let r = m.pointee.guests[g]
             O.dec(g); O.pad(digits(UInt64(g)), to: 4)
-            let nlen = r.withName { O.printable($0); return $0.count }
-            O.pad(nlen, to: 17)
+            r.withName { column($0, 17) }
             O.str(r.state.label); O.pad(r.state.label.utf8CodeUnitCount, to: 10)
             O.dec(r.vcpuCount); O.pad(digits(UInt64(r.vcpuCount)), to: 7)
             let hl = cpus(m.pointee.vcpus[m.pointee.firstSlot(g)].cpuMask, pinned: r.flags.contains(.pinned))
@@ -132,22 +131,24 @@ extension GuestCommands {
         return v
     }
 
+    /// Prints a name and pads it to a column of `width` characters.
+    static func column(_ name: UnsafeBufferPointer<UInt8>, _ width: Int) {
+        O.printable(name)
+        O.pad(name.count, to: width)
+    }
+
     static func listDevices() {
         let m = M.shared
         guard m.pointee.deviceCount > 0 else { O.line("no devices are assigned in this partition"); return }
         O.line("device           mmio          size      irq  owner            interrupts  delivery (mean/max instructions)")
         for i in 0..<m.pointee.deviceCount {
             let d = m.pointee.devices[i]
-            let n = d.withName { O.printable($0); return $0.count }
-            O.pad(n, to: 17)
+            d.withName { column($0, 17) }
             O.hex(d.config.mmio_base, digits: 10); O.str("  ")
             O.hex(d.config.mmio_size, digits: 6); O.str("  ")
             O.dec(UInt64(d.config.irq)); O.pad(digits(UInt64(d.config.irq)), to: 5)
-            var w = 0
-            if d.owned {
-                w = m.pointee.guests[Int(d.config.owner)].withName { O.printable($0); return $0.count }
-            } else { O.str("hypervisor"); w = 10 }
-            O.pad(w, to: 17)
+            if d.owned { m.pointee.guests[Int(d.config.owner)].withName { column($0, 17) } }
+            else { O.str("hypervisor"); O.pad(10, to: 17) }
             O.dec(d.interrupts); O.pad(digits(d.interrupts), to: 12)
             if d.delivery.count == 0 { O.byte(UInt8(ascii: "-")) } else {
                 O.dec(d.delivery.mean); O.byte(UInt8(ascii: "/")); O.dec(d.delivery.max)
@@ -162,12 +163,9 @@ extension GuestCommands {
         O.line("channel          side A           side B           size    state  doorbells A->B B->A")
         for i in 0..<m.pointee.channelCount {
             let c = m.pointee.channels[i]
-            let n = c.withName { O.printable($0); return $0.count }
-            O.pad(n, to: 17)
-            let a = m.pointee.guests[Int(c.config.guest_a)].withName { O.printable($0); return $0.count }
-            O.pad(a, to: 17)
-            let b = m.pointee.guests[Int(c.config.guest_b)].withName { O.printable($0); return $0.count }
-            O.pad(b, to: 17)
+            c.withName { column($0, 17) }
+            m.pointee.guests[Int(c.config.guest_a)].withName { column($0, 17) }
+            m.pointee.guests[Int(c.config.guest_b)].withName { column($0, 17) }
             O.size(UInt64(c.config.size)); O.str("  ")
             let st = c.header.pointee.state
             O.str(st.0 == 1 ? "up" : "down"); O.str("/"); O.str(st.1 == 1 ? "up" : "down"); O.str("  ")
@@ -184,8 +182,7 @@ extension GuestCommands {
         }
         O.byte(10)
         for g in 0..<m.pointee.guestCount {
-            let n = m.pointee.guests[g].withName { O.printable($0); return $0.count }
-            O.pad(n, to: 16)
+            m.pointee.guests[g].withName { column($0, 16) }
             for i in 0..<ExitReason.count {
                 let v = exitCount(g, i)
                 O.dec(v); O.pad(digits(v), to: 11)

@@ -30,6 +30,7 @@ struct VirtualPLIC {
 
     /// Highest-priority source context `c` may claim now (0 if none).
     func best(_ c: Int) -> UInt64 {
+        guard c >= 0, c < 8 else { return 0 }           // contexts exist for vCPUs 0..7 only
         let candidates = pending & enable[c] & owned
         var id: UInt64 = 0
         var top: UInt8 = threshold[c]

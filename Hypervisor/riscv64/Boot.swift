@@ -40,13 +40,14 @@ func rumkvMain(_ hartID: UInt64, _ dtbAddress: UInt64) -> Never {
     let bundleRange = initrd(dt)
     if let b = bundleRange { platform.memory.reserve(b, .bootModule) }
 
-    switch Virtualization.check(dt) {
-    case .failure(let box): H.refuse(box.failure.reason)
-    case .success(let vmidBits):
+    do throws(Virtualization.Failure) {
+        let vmidBits = try Virtualization.check(dt)
         platform.virtualization = "H-extension"
         platform.virtualizationDetail = "HS-mode, stage-2 Sv39x4"
         platform.detailLabel = "VMID bits"
         platform.detailValue = vmidBits
+    } catch {
+        H.refuse(error.reason)
     }
     var bootHart = 0
     for i in 0..<min(platform.cpuCount, Platform.cpuIDCapacity) where platform.cpuIDs[i] == hartID { bootHart = i }

@@ -17,7 +17,7 @@ enum Virtualization {
     static let hgatpModeSv39x4: UInt64 = 8 << 60
     static let hgatpVMIDMask: UInt64 = 0x3FFF << 44
 
-    enum Failure {
+    enum Failure: Error {
         case noISAString
         case isaLacksH
         case hstatusTraps
@@ -34,26 +34,24 @@ enum Virtualization {
     }
 
     /// Checks the H-extension; on success returns the number of VMID bits.
-    static func check(_ dt: DeviceTree) -> Result<UInt64, FailureBox> {
+    static func check(_ dt: DeviceTree) throws(Failure) -> UInt64 {
         guard let isa = DeviceTreePlatform.findProperty(dt, node: "cpu", depth: 2, "riscv,isa") else {
-            return .failure(FailureBox(.noISAString))
+            throw .noISAString
         }
-        guard isaHasH(isa.bytes) else { return .failure(FailureBox(.isaLacksH)) }
+        guard isaHasH(isa.bytes) else { throw .isaLacksH }
         probing = true
         probeFaulted = false
         _ = rv_read_hstatus()
-        if probeFaulted { probing = false; return .failure(FailureBox(.hstatusTraps)) }
+        if probeFaulted { probing = false; throw .hstatusTraps }
         rv_write_hgatp(hgatpModeSv39x4 | hgatpVMIDMask)
         let readBack = probeFaulted ? 0 : rv_read_hgatp()
         rv_write_hgatp(0)
         probing = false
         guard !probeFaulted, readBack & (0xF << 60) == hgatpModeSv39x4 else {
-            return .failure(FailureBox(.hgatpRejectsSv39x4))
+            throw .hgatpRejectsSv39x4
         }
-        return .success(UInt64(((readBack & hgatpVMIDMask) >> 44).nonzeroBitCount))
+        return UInt64(((readBack & hgatpVMIDMask) >> 44).nonzeroBitCount)
     }
-
-    struct FailureBox: Error { let failure: Failure; init(_ f: Failure) { failure = f } }
 
     /// True if the single-letter extensions of "rv64imafdch_zicsr..." include 'h'.
     static func isaHasH(_ isa: UnsafeRawBufferPointer) -> Bool {

@@ -9,11 +9,12 @@
 import CRumABI
 import RumNPL
 import XCTest
+import TestSupport
 
 final class NPLFuzzTests: XCTestCase {
     func testMutationsAreRejected() {
         let signer = TestSigner(seed: 0xF022)
-        var g = SeededGenerator(seed: 0xF022_0001)
+        var g = SplitMix64(seed: 0xF022_0001)
         let original = signer.image(flags: NPL.flagGuestImage, body: g.bytes(40))
         var counts = [String: Int]()
         for i in 0..<20_000 {

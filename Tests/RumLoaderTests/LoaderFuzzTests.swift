@@ -12,19 +12,7 @@ import Foundation
 import XCTest
 import RumLoader
 import RumkvBuild
-
-/// SplitMix64 (Steele, Lea, Flood 2014): tiny, seedable, good enough for fuzzing.
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
-}
+import TestSupport
 
 final class LoaderFuzzTests: XCTestCase {
     static let mutants = 20_000
@@ -52,7 +40,7 @@ final class LoaderFuzzTests: XCTestCase {
     }
 
     func testELFParserAndLoaderSurviveMutants() {
-        var rng = SplitMix64(state: 0x5EED_E1F0)
+        var rng = SplitMix64(seed: 0x5EED_E1F0)
         let base = ELFBuilder.standard().build()
         let windowBase: UInt64 = 0x8010_0000
         var window = [UInt8](repeating: 0, count: 0x3000)
@@ -75,7 +63,7 @@ final class LoaderFuzzTests: XCTestCase {
     }
 
     func testTarReaderSurvivesMutants() {
-        var rng = SplitMix64(state: 0x7A2_5EED)
+        var rng = SplitMix64(seed: 0x7A2_5EED)
         let base = [UInt8](PayloadStore.ustar([
             .init(name: "hello.npl", data: Data(repeating: 0x41, count: 700)),
             .init(name: "autorun", data: Data("hello\n".utf8)),

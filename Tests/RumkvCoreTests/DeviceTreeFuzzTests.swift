@@ -8,6 +8,7 @@
 
 import XCTest
 import RumkvCore
+import TestSupport
 
 final class DeviceTreeFuzzTests: XCTestCase {
     static let mutantsPerTree = 5000

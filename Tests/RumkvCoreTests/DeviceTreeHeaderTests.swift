@@ -7,6 +7,7 @@
 
 import XCTest
 import RumkvCore
+import TestSupport
 
 final class DeviceTreeHeaderTests: XCTestCase {
     func error(_ blob: Blob) -> DTBError? {

@@ -6,6 +6,7 @@
 
 import XCTest
 import RumkvCore
+import TestSupport
 
 final class MemoryMapTests: XCTestCase {
     func r(_ base: UInt64, _ size: UInt64) -> PhysicalRange { PhysicalRange(base: base, size: size) }

@@ -1,6 +1,7 @@
 // PageAllocatorTests: the page pool hands out, aligns and takes back pages exactly.
 
 import XCTest
+import TestSupport
 @testable import RumkvCore
 
 final class PageAllocatorTests: XCTestCase {

@@ -135,6 +135,36 @@ public enum ConsoleParser {
         }
     }
 
+    /// The `stats` table: its column labels and, per row label ("alpha", "cpu 1"), one count
+    /// per column. A row whose count of numbers differs from the header's is left out, so a
+    /// caller that needs a row learns it is missing instead of reading a short one.
+    public struct StatsTable: Equatable {
+        public var columns: [String] = []
+        public var rows: [(label: String, counts: [UInt64])] = []
+
+        public func counts(_ label: String) -> [UInt64]? { rows.first { $0.label == label }?.counts }
+
+        public static func == (a: StatsTable, b: StatsTable) -> Bool {
+            a.columns == b.columns && a.rows.map(\.label) == b.rows.map(\.label) && a.rows.map(\.counts) == b.rows.map(\.counts)
+        }
+    }
+
+    /// Parses the `stats` reply (header "guest  call  ...", guest rows, then "cpu N" rows).
+    public static func stats(_ reply: String) -> StatsTable {
+        var t = StatsTable()
+        for line in reply.replacingOccurrences(of: "\r", with: "").components(separatedBy: "\n") {
+            let f = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            guard let first = f.first else { continue }
+            if first == "guest" && t.columns.isEmpty { t.columns = Array(f.dropFirst()); continue }
+            guard !t.columns.isEmpty, first != "free" else { continue }
+            let labelWords = (first == "cpu" && f.count > 1) ? 2 : 1
+            let nums = f.dropFirst(labelWords).compactMap { UInt64($0) }
+            guard nums.count == t.columns.count, f.count == labelWords + nums.count else { continue }
+            t.rows.append((f.prefix(labelWords).joined(separator: " "), nums))
+        }
+        return t
+    }
+
     /// Parses `key=value` pairs on the `exits` line of `info`.
     public static func exits(_ reply: String) -> [String: UInt64] {
         guard let line = reply.components(separatedBy: "\n").first(where: { $0.hasPrefix("  exits") }) else { return [:] }

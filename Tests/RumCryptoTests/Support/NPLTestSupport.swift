@@ -7,13 +7,14 @@
 import CRumABI
 import RumNPL
 import XCTest
+import TestSupport
 
 struct TestSigner {
     let publicKey: [UInt8]
     let secretKey: [UInt8]
 
     init(seed: UInt64) {
-        var g = SeededGenerator(seed: seed)
+        var g = SplitMix64(seed: seed)
         (publicKey, secretKey) = Sodium.seedKeypair(g.bytes(32))
     }
 

@@ -1,35 +1,12 @@
-// TestSupport: a seeded generator, hex helpers and thin libsodium wrappers.
+// TestSupport: hex helpers and thin libsodium wrappers.
 //
-// Every randomized test draws from `SeededGenerator` with a fixed seed, so a
-// failure names a case that reproduces on every run. libsodium is the oracle:
+// Every randomized test draws from the shared `SplitMix64` (Tests/TestSupport)
+// with a fixed seed, so a failure names a case that reproduces on every run. libsodium is the oracle:
 // the wrappers return Swift arrays and Bools so tests read as comparisons.
 
 import CSodium
 import RumCrypto
 import XCTest
-
-/// SplitMix64: tiny, fast and good enough to drive test inputs.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func bytes(_ count: Int) -> [UInt8] {
-        (0..<count).map { _ in UInt8.random(in: 0...255, using: &self) }
-    }
-
-    mutating func int(_ range: ClosedRange<Int>) -> Int {
-        Int.random(in: range, using: &self)
-    }
-}
 
 func bytes(hex: String) -> [UInt8] {
     let digits = Array(hex.utf8)

@@ -77,16 +77,9 @@ final class BundleTests: XCTestCase {
     }
 
     /// A 64-byte stand-in ELF header for `machine` (enough for the magic and e_machine checks).
-    func fakeELF(machine: UInt16) -> Data {
-        var d = Data(count: 64)
-        d.replaceSubrange(0..<4, with: [0x7F, 0x45, 0x4C, 0x46])
-        d.patch(18, machine)
-        return d
-    }
-
     func testELFImagesGoThroughObjcopyOnce() throws {
         let dir = try temporaryDirectory(self)
-        let elf = try write(fakeELF(machine: 0xF3), "rumpk.elf", in: dir)
+        let elf = try write(minimalELF(machine: 0xF3), "rumpk.elf", in: dir)
         let log = dir.appendingPathComponent("objcopy.log")
         let script = try write(Data("#!/bin/sh\necho \"$@\" >> '\(log.path)'\nprintf FLAT-IMAGE > \"$4\"\n".utf8), "objcopy", in: dir)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
@@ -103,13 +96,13 @@ final class BundleTests: XCTestCase {
 
     func testELFForAnotherMachineIsRejected() throws {
         let dir = try temporaryDirectory(self)
-        let elf = try write(fakeELF(machine: 0x3E), "x86.elf", in: dir)
+        let elf = try write(minimalELF(machine: 0x3E), "x86.elf", in: dir)
         let config = try parseConfig(partitionHead + guest("a"))
         XCTAssertThrowsError(try BundleWriter.make(config, configDirectory: dir, rumpkImage: elf, objcopy: "/bin/true")) {
-            XCTAssertEqual("\($0)", "p.toml:7: guest 'a': field 'image': \(elf.path) is an ELF file for machine 62, not for riscv64")
+            XCTAssertEqual("\($0)", "p.toml:7: guest 'a': field 'image': \(elf.path) is an ELF file for machine 62, not for riscv64 (e_machine 243)")
         }
         XCTAssertThrowsError(try BundleWriter.make(config, configDirectory: dir,
-                                                   rumpkImage: try write(fakeELF(machine: 0xF3), "rv.elf", in: dir),
+                                                   rumpkImage: try write(minimalELF(machine: 0xF3), "rv.elf", in: dir),
                                                    objcopy: "/nonexistent/llvm-objcopy")) {
             XCTAssertTrue("\($0)".hasSuffix("flattening it needs llvm-objcopy, not found at /nonexistent/llvm-objcopy"), "\($0)")
         }

@@ -55,3 +55,18 @@ extension Data {
         (0..<MemoryLayout<T>.size).reduce(T(0)) { $0 | T(self[startIndex + offset + $1]) << (8 * $1) }
     }
 }
+
+/// A minimal ELF64 executable for `machine` with one PT_LOAD of `payload` bytes.
+func minimalELF(machine: UInt16 = 0xF3, payload: Int = 16, fileSizeClaim: UInt64? = nil,
+                phnum: UInt16 = 1, type: UInt16 = 2, elfClass: UInt8 = 2) -> Data {
+    var b = [UInt8](repeating: 0, count: 64 + 56 + payload)
+    func put(_ v: UInt64, _ at: Int, _ n: Int) { for i in 0..<n { b[at + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(i))) } }
+    b[0] = 0x7F; b[1] = 0x45; b[2] = 0x4C; b[3] = 0x46; b[4] = elfClass; b[5] = 1; b[6] = 1
+    put(UInt64(type), 16, 2); put(UInt64(machine), 18, 2); put(1, 20, 4)
+    put(0x8000_0000, 24, 8); put(64, 32, 8)                  // entry, phoff
+    put(64, 52, 2); put(56, 54, 2); put(UInt64(phnum), 56, 2)
+    put(1, 64, 4); put(5, 68, 4); put(120, 72, 8)             // PT_LOAD R+X at file offset 120
+    put(0x8000_0000, 80, 8); put(0x8000_0000, 88, 8)          // vaddr, paddr
+    put(fileSizeClaim ?? UInt64(payload), 96, 8); put(UInt64(payload), 104, 8)
+    return Data(b)
+}

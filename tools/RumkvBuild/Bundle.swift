@@ -132,14 +132,8 @@ public enum BundleWriter {
         do { bytes = try Data(contentsOf: url) } catch {
             throw BundleError("cannot read \(url.path): \(error.localizedDescription)")
         }
-        guard bytes.starts(with: [0x7F, 0x45, 0x4C, 0x46]) else { return bytes }
-        if bytes.count >= 20 {
-            let machine = UInt16(bytes[bytes.startIndex + 18]) | UInt16(bytes[bytes.startIndex + 19]) << 8
-            let expected: [UInt16] = switch arch { case .riscv64: [0xF3]; case .aarch64: [0xB7]; case .x86_64: [0x3E, 0x03] }
-            guard expected.contains(machine) else {
-                throw BundleError("\(url.path) is an ELF file for machine \(machine), not for \(arch.rawValue)")
-            }
-        }
+        guard GuestImageCheck.isELF(bytes) else { return bytes }
+        if case .failure(let p) = GuestImageCheck.elf(bytes, arch: arch) { throw BundleError("\(url.path) \(p.text)") }
         guard FileManager.default.isExecutableFile(atPath: objcopy) else {
             throw BundleError("\(url.path) is an ELF file; flattening it needs llvm-objcopy, not found at \(objcopy)")
         }

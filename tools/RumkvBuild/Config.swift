@@ -111,11 +111,37 @@ public struct PartitionConfig: Equatable, Sendable {
 
     /// Reads and validates the config at `url`; throws ConfigError listing every problem found.
     public static func load(_ url: URL) throws -> PartitionConfig {
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
             throw ConfigError(["\(url.relativePath): cannot read the config: \(error.localizedDescription)"])
         }
-        return try parse(text: text, fileName: url.relativePath)
+        return try parse(data: data, fileName: url.relativePath)
+    }
+
+    /// Validates config bytes: they must be UTF-8 text (the first bad byte is named by line and column).
+    public static func parse(data: Data, fileName: String) throws -> PartitionConfig {
+        if let (line, column, byte) = firstInvalidUTF8(data) {
+            throw ConfigError(["\(fileName):\(line): byte 0x\(String(byte, radix: 16, uppercase: true)) at column \(column) is not UTF-8 (a config is UTF-8 text)"])
+        }
+        return try parse(text: String(decoding: data, as: UTF8.self), fileName: fileName)
+    }
+
+    /// Line and column (1-based, in characters) and value of the first byte that is not valid UTF-8.
+    static func firstInvalidUTF8(_ data: Data) -> (line: Int, column: Int, byte: UInt8)? {
+        var line = 1, column = 1, offset = 0
+        var bytes = data.makeIterator()
+        var parser = Unicode.UTF8.ForwardParser()
+        while true {
+            switch parser.parseScalar(from: &bytes) {
+            case .valid(let s):
+                offset += s.count
+                if s.count == 1, s.first == 0x0A { line += 1; column = 1 } else { column += 1 }
+            case .error:
+                return (line, column, data[data.startIndex + offset])
+            case .emptyInput:
+                return nil
+            }
+        }
     }
 
     /// Validates config `text`; `fileName` only names the file in messages.
@@ -137,11 +163,23 @@ public struct PartitionConfig: Equatable, Sendable {
 
     /// One message per guest whose image file does not exist (the "rumpk" image is built, not checked here).
     public func missingImageFiles(configDirectory: URL) -> [String] {
+        imageFileProblems(configDirectory: configDirectory, contents: false)
+    }
+
+    /// One message per guest whose image file is missing, unreadable or not a
+    /// usable image (GuestImageCheck: the same verdict the bundle builder gives).
+    public func imageFileProblems(configDirectory: URL, contents: Bool = true) -> [String] {
         guests.compactMap { g in
             guard case .file = g.image else { return nil }
             let url = imageURL(g, configDirectory: configDirectory, rumpkImage: configDirectory)
-            if FileManager.default.fileExists(atPath: url.path) { return nil }
-            return "\(fileName):\(g.line(of: "image")): guest '\(g.name)': field 'image': no file at \(url.path)"
+            let at = "\(fileName):\(g.line(of: "image")): guest '\(g.name)': field 'image': "
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else { return at + "no file at \(url.path)" }
+            guard contents else { return nil }
+            guard !isDirectory.boolValue else { return at + "\(url.path) is a directory, not an image file" }
+            let bytes: Data
+            do { bytes = try Data(contentsOf: url) } catch { return at + "cannot read \(url.path): \(error.localizedDescription)" }
+            return GuestImageCheck.problem(bytes, arch: arch, memory: g.memory).map { at + "\(url.path) \($0)" }
         }
     }
 }
@@ -180,7 +218,7 @@ public enum ConfigLimits {
     /// nil if `name` is 1...`max` characters of [a-z0-9_-] starting with a letter, else the problem.
     public static func nameProblem(_ name: String, max: Int = maxNameLength) -> String? {
         guard !name.isEmpty else { return "the name is empty" }
-        guard name.utf8.count <= max else { return "'\(name)' is longer than \(max) characters" }
+        guard name.utf8.count <= max else { return "'\(Quote.short(name))'\(name.count > 40 ? " (\(name.utf8.count) bytes)" : "") is longer than \(max) characters" }
         guard let f = name.utf8.first, f >= UInt8(ascii: "a"), f <= UInt8(ascii: "z") else {
             return "'\(name)' must start with a lowercase letter"
         }

@@ -101,7 +101,7 @@ struct ConfigDecoder {
     /// "`kind` 'name'" if the table has a name string, else "`kind` #n".
     static func label(_ kind: String, _ t: ConfigTable, index: Int) -> String {
         if let e = t.entries.first(where: { $0.key == "name" }), case .string(let s) = e.value, !s.isEmpty {
-            return "\(kind) '\(s)'"
+            return "\(kind) '\(Quote.short(s))'"
         }
         return "\(kind) #\(index + 1)"
     }
@@ -115,12 +115,12 @@ struct ConfigDecoder {
         let who = "partition"
         let f = fields(t, known: Self.partitionKeys, who: who)
         var head = PartitionHead()
-        head.name = value(f, "name", who, requiredAt: t.line) { v in
+        head.name = value(f, "name", who, requiredIn: t) { v in
             let s = try FieldValue.string(v)
             if let p = ConfigLimits.nameProblem(s, max: 32) { throw FieldProblem(p) }
             return s
         }
-        head.arch = value(f, "arch", who, requiredAt: t.line) { try FieldValue.choice($0, Arch.self) }
+        head.arch = value(f, "arch", who, requiredIn: t) { try FieldValue.choice($0, Arch.self) }
         head.harts = value(f, "harts", who) { try FieldValue.int($0, 1...ConfigLimits.maxHarts) }
         if let limit = value(f, "memory_limit", who, { try FieldValue.size($0).bytes }) {
             head.memoryLimit = (limit, f["memory_limit"]!.line)
@@ -132,17 +132,17 @@ struct ConfigDecoder {
         let who = Self.guestLabel(t, index: index)
         let before = found.count
         let f = fields(t, known: Self.guestKeys, who: who)
-        let name = value(f, "name", who, requiredAt: t.line) { v in
+        let name = value(f, "name", who, requiredIn: t) { v in
             let s = try FieldValue.string(v)
             if let p = ConfigLimits.nameProblem(s) { throw FieldProblem(p) }
             return s
         }
-        let image = value(f, "image", who, requiredAt: t.line) { v -> GuestImage in
+        let image = value(f, "image", who, requiredIn: t) { v -> GuestImage in
             let s = try FieldValue.string(v)
             guard !s.isEmpty else { throw FieldProblem("the path is empty (write \"rumpk\" or a file path)") }
             return s == "rumpk" ? .rumpk : .file(s)
         }
-        let memory = value(f, "memory", who, requiredAt: t.line, FieldValue.guestMemory)
+        let memory = value(f, "memory", who, requiredIn: t, FieldValue.guestMemory)
         var g = GuestConfig(name: name ?? "", image: image ?? .rumpk, memory: memory ?? 0)
         g.line = t.line
         g.fieldLines = f.mapValues(\.line)
@@ -176,11 +176,11 @@ struct ConfigDecoder {
         return out
     }
 
-    /// `key` converted, or nil if it is absent (reported when `requiredAt` gives the table's line) or invalid (reported).
+    /// `key` converted, or nil if it is absent (reported when it is required in `table`) or invalid (reported).
     mutating func value<T>(_ fields: [String: ConfigEntry], _ key: String, _ who: String,
-                                   requiredAt: Int? = nil, _ convert: (ConfigValue) throws -> T) -> T? {
+                                   requiredIn table: ConfigTable? = nil, _ convert: (ConfigValue) throws -> T) -> T? {
         guard let e = fields[key] else {
-            if let requiredAt { report(requiredAt, who, key, "missing (this field is required)") }
+            if let table, !table.brokenKeys.contains(key) { report(table.line, who, key, "missing (this field is required)") }
             return nil
         }
         do { return try convert(e.value) } catch {

@@ -27,8 +27,8 @@ extension ConfigDecoder {
         let who = Self.label("device", t, index: index)
         let before = found.count
         let f = fields(t, known: Self.deviceKeys, who: who)
-        let name = value(f, "name", who, requiredAt: t.line, FieldValue.name)
-        let mmio = value(f, "mmio", who, requiredAt: t.line, FieldValue.mmio)
+        let name = value(f, "name", who, requiredIn: t, FieldValue.name)
+        let mmio = value(f, "mmio", who, requiredIn: t, FieldValue.mmio)
         var d = DeviceConfig(name: name ?? "", mmio: mmio ?? 0)
         d.line = t.line
         d.fieldLines = f.mapValues(\.line)
@@ -60,8 +60,8 @@ extension ConfigDecoder {
         let who = Self.label("channel", t, index: index)
         let before = found.count
         let f = fields(t, known: Self.channelKeys, who: who)
-        let name = value(f, "name", who, requiredAt: t.line, FieldValue.name)
-        let between = value(f, "between", who, requiredAt: t.line, FieldValue.between)
+        let name = value(f, "name", who, requiredIn: t, FieldValue.name)
+        let between = value(f, "between", who, requiredIn: t, FieldValue.between)
         var c = ChannelConfig(name: name ?? "", guestA: between?.a ?? "", guestB: between?.b ?? "")
         c.line = t.line
         c.fieldLines = f.mapValues(\.line)
@@ -128,11 +128,11 @@ extension FieldValue {
         guard !s.isEmpty else { throw FieldProblem("the path is empty (\(usage))") }
         guard s.hasPrefix("@") else { return .file(s) }
         guard s.hasPrefix("@scratch:"), let bytes = ByteSize.parse(String(s.dropFirst(9))), bytes > 0 else {
-            throw FieldProblem("'\(s)' is not a disk (\(usage))")
+            throw FieldProblem("'\(Quote.short(s))' is not a disk (\(usage))")
         }
-        guard bytes % ConfigLimits.sector == 0 else { throw FieldProblem("'\(s)': a disk is a multiple of 512 bytes") }
+        guard bytes % ConfigLimits.sector == 0 else { throw FieldProblem("'\(Quote.short(s))': a disk is a multiple of 512 bytes") }
         guard bytes <= ConfigLimits.maxScratchDisk else {
-            throw FieldProblem("'\(s)' is more than the maximum of \(ByteSize.format(ConfigLimits.maxScratchDisk))")
+            throw FieldProblem("'\(Quote.short(s))' is more than the maximum of \(ByteSize.format(ConfigLimits.maxScratchDisk))")
         }
         return .scratch(bytes)
     }

@@ -40,6 +40,9 @@ struct ConfigTable {
     let isArray: Bool
     let line: Int
     var entries: [ConfigEntry] = []
+    /// Keys written in this table whose value could not be read (already
+    /// reported as syntax errors, so a required one is not "missing" too).
+    var brokenKeys: [String] = []
 }
 
 struct ConfigSyntax {
@@ -64,12 +67,16 @@ struct ConfigSyntax {
                 }
             } catch let e as SyntaxProblem {
                 errors.append((start, e.key, e.problem))
+                if let k = e.key { tables[tables.count - 1].brokenKeys.append(k) }
                 skipLine()
             } catch {}
         }
     }
 
     private struct SyntaxProblem: Error { var key: String?; let problem: String }
+
+    /// Longest string value (bytes): paths fit, a runaway line does not.
+    static let maxString = 4096
 
     private var peek: UInt8? { pos < bytes.count ? bytes[pos] : nil }
 
@@ -137,6 +144,9 @@ struct ConfigSyntax {
         let start = pos
         while let c = peek, isKeyByte(c) || c == UInt8(ascii: "+") { pos += 1 }
         let word = String(decoding: bytes[start..<pos], as: UTF8.self)
+        guard word.utf8.count <= 64 else {
+            throw SyntaxProblem(problem: "'\(Quote.short(word))' is not a value (expected a \"string\", an integer, true, false or [array])")
+        }
         if word == "true" { return .bool(true) }
         if word == "false" { return .bool(false) }
         if let n = Self.integer(word) { return .int(n) }
@@ -168,7 +178,11 @@ struct ConfigSyntax {
         while let c = peek {
             pos += 1
             switch c {
-            case UInt8(ascii: "\""): return String(decoding: out, as: UTF8.self)
+            case UInt8(ascii: "\""):
+                guard out.count <= Self.maxString else {
+                    throw SyntaxProblem(problem: "a string of \(out.count) bytes is longer than the \(Self.maxString) a config value may have")
+                }
+                return String(decoding: out, as: UTF8.self)
             case UInt8(ascii: "\n"): pos -= 1; throw SyntaxProblem(problem: "unterminated string")
             case UInt8(ascii: "\\"):
                 guard let e = peek, e == UInt8(ascii: "\"") || e == UInt8(ascii: "\\") else {

@@ -31,7 +31,7 @@ enum FieldValue {
     static func choice<E: RawRepresentable & CaseIterable>(_ v: ConfigValue, _: E.Type) throws -> E where E.RawValue == String {
         let s = try string(v)
         guard let e = E(rawValue: s) else {
-            throw FieldProblem("'\(s)' is not one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw FieldProblem("'\(Quote.short(s))' is not one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return e
     }
@@ -41,7 +41,7 @@ enum FieldValue {
         switch v {
         case .string(let s):
             guard let n = ByteSize.parse(s), n > 0 else {
-                throw FieldProblem("'\(s)' is not a size (write e.g. \"4M\", \"1G\" or a number of bytes)")
+                throw FieldProblem("'\(Quote.short(s))' is not a size (write e.g. \"4M\", \"1G\" or a number of bytes)")
             }
             return (n, s)
         case .int(let n):
@@ -106,7 +106,7 @@ extension FieldValue {
             let ref: PayloadRef
             if s.contains("/") || s.hasSuffix(".elf") || s.hasSuffix(".npl") {
                 guard s.hasSuffix(".elf") || s.hasSuffix(".npl") else {
-                    throw FieldProblem("'\(s)': a payload file must end in .elf (signed by the build) or .npl (stored as is)")
+                    throw FieldProblem("'\(Quote.short(s))': a payload file must end in .elf (signed by the build) or .npl (stored as is)")
                 }
                 let file = String(s.split(separator: "/").last ?? "")
                 ref = PayloadRef(name: String(file.dropLast(4)), source: .file(s))
@@ -132,9 +132,17 @@ extension FieldValue {
         return try items.map { item in
             guard case .string(let s) = item else { throw FieldProblem("expected payload names, found \(item.kindName)") }
             guard payloads.contains(where: { $0.name == s }) else {
-                throw FieldProblem("'\(s)' is not one of the guest's payloads (\(payloads.map(\.name).joined(separator: ", ")))")
+                throw FieldProblem("'\(Quote.short(s))' is not one of the guest's payloads (\(payloads.map(\.name).joined(separator: ", ")))")
             }
             return s
         }
+    }
+}
+
+/// How a message quotes a value from a config: at most `limit` characters,
+/// so a hostile 10 MB value gives a one-line error, not a 10 MB one.
+enum Quote {
+    static func short(_ s: String, limit: Int = 40) -> String {
+        s.count <= limit ? s : String(s.prefix(limit)) + "…"
     }
 }

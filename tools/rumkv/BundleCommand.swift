@@ -81,7 +81,7 @@ struct CheckConfigCommand: ParsableCommand {
             do {
                 let partition = try PartitionConfig.load(url)
                 let directory = url.deletingLastPathComponent()
-                let missing = partition.missingImageFiles(configDirectory: directory)
+                let missing = partition.imageFileProblems(configDirectory: directory)
                     + partition.missingDiskFiles(configDirectory: directory)
                 if !missing.isEmpty { throw ConfigError(missing) }
                 print(configs.count == 1 ? "ok" : "\(path): ok")

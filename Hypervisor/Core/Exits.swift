@@ -113,9 +113,11 @@ enum Exits<A: GuestHosting> {
         case .sendIPI(let targets):
             m.pointee.count(.ipi, guest: g, cpu: c)
             A.vcpuComplete(regs, sendIPI(g, targets))
-        case .remoteFence:
+        case .remoteFence(let targets):
             m.pointee.count(.ipi, guest: g, cpu: c)
-            A.vcpuComplete(regs, .success(0))   // every vCPU entry already fences its VMID's TLB
+            // Every vCPU entry already fences its VMID's TLB; only the targets are checked.
+            let valid = targets.within(Int(m.pointee.guests[g].config.vcpus))
+            A.vcpuComplete(regs, valid ? .success(0) : .failure(.invalidParameter))
         case .vcpuStart(let vcpu, let entry, let arg):
             m.pointee.count(.ipi, guest: g, cpu: c)
             A.vcpuComplete(regs, vcpuStart(g, vcpu: vcpu, entry: entry, arg: arg))
@@ -134,6 +136,9 @@ enum Exits<A: GuestHosting> {
         case .unsupported:
             m.pointee.count(.hypercall, guest: g, cpu: c)
             A.vcpuComplete(regs, .failure(.notSupported))
+        case .invalid:
+            m.pointee.count(.hypercall, guest: g, cpu: c)
+            A.vcpuComplete(regs, .failure(.invalidParameter))
         }
         return true
     }
@@ -162,9 +167,11 @@ enum Exits<A: GuestHosting> {
         return .success(n)
     }
 
-    /// Raises an IPI in every vCPU of `g` named by `targets`.
+    /// Raises an IPI in every vCPU of `g` named by `targets`; a set naming a
+    /// vCPU the guest does not have is refused whole (SBI: invalid param).
     static func sendIPI(_ g: Int, _ targets: VCPUSet) -> CallResult {
         let m = M.shared
+        guard targets.within(Int(m.pointee.guests[g].config.vcpus)) else { return .failure(.invalidParameter) }
         for k in 0..<m.pointee.vcpuCount where m.pointee.vcpus[k].guest == g && targets.contains(m.pointee.vcpus[k].index) {
             A.vcpuInject(m.pointee.regsOf(k), .ipi)
             m.pointee.kick(k)

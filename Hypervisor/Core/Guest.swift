@@ -49,6 +49,8 @@ public struct GuestRecord {
     public var startedAt: UInt64 = 0
     public var exits: InlineArray<11, UInt64> = .init(repeating: 0)
     public var lastFault = FaultRecord()
+    /// `lastFault` ended the current or last instance (the next SysTable reports it).
+    public var faultEndedLastInstance = false
     /// Time from the last fault to the new instance's first output (counter ticks).
     public var lastRestartLatency: UInt64 = 0
     public var awaitingFirstOutput = false

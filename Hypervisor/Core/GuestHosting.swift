@@ -273,10 +273,12 @@ public enum VMExit<PortTrap> {
     case interrupt
 }
 
-public enum Access { case read, write, execute }
+/// Raw values are the ABI's RUM_ACCESS_* (SysTable.last_fault_access).
+public enum Access: UInt32 { case read = 0, write = 1, execute = 2 }
 
-public enum FaultKind: UInt8 {
-    case illegalInstruction, virtualInstruction, misaligned, accessFault, unknown
+/// Raw values are the ABI's RUM_FAULT_* (SysTable.last_fault); 0 is "none".
+public enum FaultKind: UInt32 {
+    case illegalInstruction = 1, virtualInstruction, misaligned, accessFault, unknown
     case guestCrashReport, stage2Fault
 
     public var label: StaticString {
@@ -297,6 +299,8 @@ public struct VCPUSet: Equatable {
     public var bits: UInt64
     public init(bits: UInt64) { self.bits = bits }
     public static var all: VCPUSet { VCPUSet(bits: ~0) }
+    /// True if the set names only vCPUs below `count` (or is `all`).
+    public func within(_ count: Int) -> Bool { self == .all || count >= 64 || bits >> UInt64(max(count, 0)) == 0 }
     public func contains(_ vcpu: Int) -> Bool { vcpu >= 0 && vcpu < 64 && bits & (1 << UInt64(vcpu)) != 0 }
 }
 
@@ -319,6 +323,10 @@ public enum GuestCall: Equatable {
     /// Ring the doorbell of the guest's n-th channel.
     case doorbell(UInt64)
     case unsupported
+    /// A known call whose arguments the port's ABI does not allow (a hart
+    /// mask naming harts beyond 63, an unknown reset type): refused as an
+    /// invalid parameter, with nothing done.
+    case invalid
 }
 
 public enum SystemResetKind: Equatable { case shutdown, reboot, crash }

@@ -135,6 +135,7 @@ extension Machine {
         }
         vmLive[g] = true
         fillSysTable(g)
+        guests[g].faultEndedLastInstance = false
         let table = UnsafeMutablePointer<SysTable>(bitPattern: UInt(st))!
         guard attachDevices(g), attachChannels(g, table) else {
             destroy(g)
@@ -213,6 +214,15 @@ extension Machine {
         t.flags = (f.contains(.verbose) ? RUM_SYSTABLE_F_VERBOSE : 0) | (f.contains(.pinned) ? RUM_SYSTABLE_F_PINNED : 0)
         t.test_payload = guests[g].flags.contains(.test) ? guests[g].config.payload : 0
         t.devtable = RUM_GUEST_SYSTABLE_GPA + UInt64(RUM_DEVTABLE_OFFSET)
+        // How the previous instance ended: the fault that ended it, else
+        // none. A guest learns why it was restarted; the attack tests check
+        // each attack was stopped where it was made.
+        let last = guests[g].lastFault
+        if last.valid, guests[g].faultEndedLastInstance {
+            t.last_fault = last.kind.rawValue
+            t.last_fault_access = last.kind == .stage2Fault ? last.access.rawValue : 0
+            t.last_fault_address = last.address
+        }
         UnsafeMutablePointer<SysTable>(bitPattern: UInt(guests[g].sysTableHost))!.pointee = t
     }
 
@@ -221,6 +231,7 @@ extension Machine {
     public mutating func fault(_ g: Int, _ record: FaultRecord) {
         guard guests[g].state == .running || guests[g].state == .paused else { return }
         guests[g].lastFault = record
+        guests[g].faultEndedLastInstance = true
         guests[g].state = .crashed
         if pending[g] == .none { pending[g] = .crash }    // a stop or restart asked for stays
         settle(g)

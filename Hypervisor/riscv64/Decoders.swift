@@ -89,10 +89,12 @@ public enum SBIExtension {
     public static func isLegacy(_ eid: UInt64) -> Bool { eid <= 0x0F }
 
     /// The vCPUs an SBI hart mask names: bit i of `mask` is hart `base + i`;
-    /// `base` all-ones means every hart (SBI v2.0, 3.2).
-    public static func targets(mask: UInt64, base: UInt64) -> VCPUSet {
+    /// `base` all-ones means every hart (SBI v2.0, 3.2). nil if the mask
+    /// names a hart at or beyond 64, which no guest has.
+    public static func targets(mask: UInt64, base: UInt64) -> VCPUSet? {
         if base == UInt64.max { return .all }
-        guard base < 64 else { return VCPUSet(bits: 0) }
+        if mask == 0 { return VCPUSet(bits: 0) }
+        guard base < 64, mask >> (64 - base) == 0 || base == 0 else { return nil }
         return VCPUSet(bits: mask << base)
     }
 
@@ -102,8 +104,8 @@ public enum SBIExtension {
         case legacyPutchar: return .consolePutchar(UInt8(truncatingIfNeeded: a0))
         case legacyGetchar: return .consoleGetchar
         case legacyShutdown: return .systemReset(.shutdown)
-        case ipi where fid == 0: return .sendIPI(targets(mask: a0, base: a1))
-        case rfence where fid <= 6: return .remoteFence(targets(mask: a0, base: a1))
+        case ipi where fid == 0: return targets(mask: a0, base: a1).map { .sendIPI($0) } ?? .invalid
+        case rfence where fid <= 6: return targets(mask: a0, base: a1).map { .remoteFence($0) } ?? .invalid
         case hsm:
             switch fid {
             case 0: return .vcpuStart(vcpu: a0, entry: GuestPhysicalAddress(a1), arg: a2)
@@ -112,13 +114,19 @@ public enum SBIExtension {
             default: return .unsupported
             }
         case srst where fid == 0:
-            // type: 0 shutdown, 1 cold reboot, 2 warm reboot; reason 1 = system failure.
-            if a1 == 1 { return .systemReset(.crash) }
-            switch a0 {
-            case 0: return .systemReset(.shutdown)
-            case 1, 2: return .systemReset(.reboot)
-            default: return .unsupported
+            // type: 0 shutdown, 1 cold reboot, 2 warm reboot, 0xF0000000+ vendor
+            // (not supported), others reserved (invalid). reason: 0 none,
+            // 1 system failure, 0xE0000000+ implementation or vendor specific,
+            // others reserved (invalid). Both are 32-bit parameters.
+            let type = UInt32(truncatingIfNeeded: a0), reason = UInt32(truncatingIfNeeded: a1)
+            guard reason <= 1 || reason >= 0xE000_0000 else { return .invalid }
+            switch type {
+            case 0, 1, 2: break
+            case 0xF000_0000...: return .unsupported
+            default: return .invalid
             }
+            if reason == 1 { return .systemReset(.crash) }
+            return .systemReset(type == 0 ? .shutdown : .reboot)
         case dbcn:
             switch fid {
             case 0: return .consoleWrite(GuestPhysicalAddress(a1 | a2 << 32), length: a0)

@@ -14,8 +14,10 @@
 #include <stdint.h>
 
 /* Revision 2: the device table describes the interrupt controller by kind and
- * regions; SysTable devtable/test_payload replace reserved words; bundle cpu_mask. */
-#define RUM_ABI_REVISION        2u
+ * regions; SysTable devtable/test_payload replace reserved words; bundle cpu_mask.
+ * Revision 3: SysTable last_fault* (how the previous instance ended) replace the
+ * last reserved words. */
+#define RUM_ABI_REVISION        3u
 
 /* ------------------------------------------------------------------------ */
 /* CmdPacket: the canonical 32-byte command record carried by ION rings.     */
@@ -94,8 +96,24 @@ typedef struct rum_systable {
     uint64_t devtable;              /* 0xD0 guest-physical address of the device table (rum_device_table_t) */
     uint32_t test_payload;          /* 0xD8 test payload number (test builds' hostile guests), else 0 */
     uint32_t _pad2;                 /* 0xDC explicit padding */
-    uint64_t reserved[2];           /* 0xE0 zero */
+    uint32_t last_fault;            /* 0xE0 RUM_FAULT_*: how the previous instance ended, RUM_FAULT_NONE if not by a fault */
+    uint32_t last_fault_access;     /* 0xE4 RUM_ACCESS_* of a stage-2 fault, else 0 */
+    uint64_t last_fault_address;    /* 0xE8 faulting guest-physical address (stage-2), else the trap's detail */
 } rum_systable_t;                   /* 0xF0 = 240 */
+
+/* How the previous instance of a guest ended, as the hypervisor recorded it. */
+#define RUM_FAULT_NONE                  0u
+#define RUM_FAULT_ILLEGAL_INSTRUCTION   1u
+#define RUM_FAULT_VIRTUAL_INSTRUCTION   2u   /* a hypervisor-only instruction or register */
+#define RUM_FAULT_MISALIGNED            3u
+#define RUM_FAULT_ACCESS                4u
+#define RUM_FAULT_UNKNOWN               5u
+#define RUM_FAULT_CRASH_REPORT          6u   /* the guest reported its own crash */
+#define RUM_FAULT_STAGE2                7u   /* guest-physical address not mapped for that access */
+
+#define RUM_ACCESS_READ                 0u
+#define RUM_ACCESS_WRITE                1u
+#define RUM_ACCESS_EXECUTE              2u
 
 #define RUM_SYSTABLE_F_VERBOSE  (1u << 0)   /* guest may log more than its ready line */
 #define RUM_SYSTABLE_F_PINNED   (1u << 1)   /* vCPUs own their harts exclusively */
@@ -332,7 +350,9 @@ RUM_ASSERT_OFF(rum_systable_t, _pad1, 0xCC);
 RUM_ASSERT_OFF(rum_systable_t, devtable, 0xD0);
 RUM_ASSERT_OFF(rum_systable_t, test_payload, 0xD8);
 RUM_ASSERT_OFF(rum_systable_t, _pad2, 0xDC);
-RUM_ASSERT_OFF(rum_systable_t, reserved, 0xE0);
+RUM_ASSERT_OFF(rum_systable_t, last_fault, 0xE0);
+RUM_ASSERT_OFF(rum_systable_t, last_fault_access, 0xE4);
+RUM_ASSERT_OFF(rum_systable_t, last_fault_address, 0xE8);
 
 _Static_assert(sizeof(rum_npl_header_t) == 128, "NPL header is 128 bytes");
 RUM_ASSERT_OFF(rum_npl_header_t, magic, 0x00);

@@ -69,7 +69,7 @@ final class SBIDecodeTests: XCTestCase {
         guard case .systemReset(.shutdown) = SBIExtension.decode(eid: SBIExtension.srst, fid: 0, a0: 0, a1: 0, a2: 0),
               case .systemReset(.reboot) = SBIExtension.decode(eid: SBIExtension.srst, fid: 0, a0: 2, a1: 0, a2: 0),
               case .systemReset(.crash) = SBIExtension.decode(eid: SBIExtension.srst, fid: 0, a0: 0, a1: 1, a2: 0),
-              case .unsupported = SBIExtension.decode(eid: SBIExtension.srst, fid: 0, a0: 9, a1: 0, a2: 0) else {
+              case .invalid = SBIExtension.decode(eid: SBIExtension.srst, fid: 0, a0: 9, a1: 0, a2: 0) else {
             return XCTFail("SRST types and reasons")
         }
     }
@@ -84,6 +84,23 @@ final class SBIDecodeTests: XCTestCase {
               case .systemReset(.crash) = SBIExtension.decode(eid: SBIExtension.rumkv, fid: UInt64(RUM_HC_EXIT), a0: 3, a1: 0, a2: 0) else {
             return XCTFail("HSM, IPI and Rumkv calls")
         }
+    }
+
+    /// SRST (SBI v2.0, 10.1): reserved types and reasons are invalid, vendor types unsupported.
+    func testSystemResetArguments() {
+        func srst(_ type: UInt64, _ reason: UInt64) -> GuestCall {
+            SBIExtension.decode(eid: SBIExtension.srst, fid: 0, a0: type, a1: reason, a2: 0)
+        }
+        XCTAssertEqual(srst(0, 0), .systemReset(.shutdown))
+        XCTAssertEqual(srst(1, 0), .systemReset(.reboot))
+        XCTAssertEqual(srst(2, 0), .systemReset(.reboot))
+        XCTAssertEqual(srst(0, 1), .systemReset(.crash))
+        XCTAssertEqual(srst(0, 0xE000_0001), .systemReset(.shutdown), "implementation-specific reason")
+        XCTAssertEqual(srst(3, 0), .invalid)
+        XCTAssertEqual(srst(0x1234_5678, 0), .invalid)
+        XCTAssertEqual(srst(0xF000_0000, 0), .unsupported, "vendor-specific type")
+        XCTAssertEqual(srst(0, 2), .invalid)
+        XCTAssertEqual(srst(7, 1), .invalid, "a reserved type is refused even with a failure reason")
     }
 
     func testUnknownCallsAreUnsupported() {
@@ -103,8 +120,12 @@ final class SBIConventionTests: XCTestCase {
     func testHartMaskBecomesVCPUSet() {
         XCTAssertEqual(SBIExtension.targets(mask: 0b11, base: 2), VCPUSet(bits: 0b1100))
         XCTAssertEqual(SBIExtension.targets(mask: 0, base: UInt64.max), .all)
-        XCTAssertEqual(SBIExtension.targets(mask: ~0, base: 64), VCPUSet(bits: 0), "no hart at or beyond 64")
-        XCTAssertEqual(SBIExtension.targets(mask: 1 << 63, base: 1), VCPUSet(bits: 0), "bits past 63 fall off")
+        XCTAssertNil(SBIExtension.targets(mask: ~0, base: 64), "no hart at or beyond 64")
+        XCTAssertNil(SBIExtension.targets(mask: 1 << 63, base: 1), "a bit past 63 is a hart no guest has")
+        XCTAssertEqual(SBIExtension.targets(mask: 1, base: 63), VCPUSet(bits: 1 << 63))
+        XCTAssertEqual(SBIExtension.targets(mask: 0, base: 1 << 40), VCPUSet(bits: 0), "an empty mask at any base")
+        XCTAssertEqual(SBIExtension.decode(eid: SBIExtension.ipi, fid: 0, a0: 1, a1: 64, a2: 0), .invalid)
+        XCTAssertEqual(SBIExtension.decode(eid: SBIExtension.rfence, fid: 1, a0: 3, a1: 63, a2: 0), .invalid)
         XCTAssertTrue(VCPUSet(bits: 0b100).contains(2))
         XCTAssertFalse(VCPUSet.all.contains(64))
         XCTAssertFalse(VCPUSet.all.contains(-1))

@@ -46,7 +46,7 @@ final class LayoutTests: XCTestCase {
             (\.hypercall_abi, 0x7C), (\.channel_count, 0x80), (\._pad0, 0x84),
             (\.channels, 0x88), (\.timebase_hz, 0xA8), (\.boot_time, 0xB0),
             (\.payload_base, 0xB8), (\.payload_size, 0xC0), (\.restart_count, 0xC8),
-            (\._pad1, 0xCC), (\.devtable, 0xD0), (\.test_payload, 0xD8), (\._pad2, 0xDC), (\.reserved, 0xE0),
+            (\._pad1, 0xCC), (\.devtable, 0xD0), (\.test_payload, 0xD8), (\._pad2, 0xDC), (\.last_fault, 0xE0), (\.last_fault_access, 0xE4), (\.last_fault_address, 0xE8),
         ]
         for (path, offset) in expected {
             XCTAssertEqual(MemoryLayout<SysTable>.offset(of: path), offset, "\(path)")

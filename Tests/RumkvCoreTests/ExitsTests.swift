@@ -187,15 +187,21 @@ final class ExitsTests: MachineTestCase {
         XCTAssertFalse(H.interruptRaised(s2))
         XCTAssertFalse(H.interruptRaised(0))
         XCTAssertEqual(H.kicks, [1])
-        // Base shifts the mask; bits beyond the guest's vCPUs are ignored.
+        // Base shifts the mask; a mask naming a vCPU the guest does not have
+        // (a has 3) is refused whole, and nobody is interrupted (SBI v2.0 7.1).
         H.calls = []
-        H.handle(.sendIPI(mask: 0b11, base: 2), slot: 0)
+        H.handle(.sendIPI(mask: 0b1, base: 2), slot: 0)
         XCTAssertEqual(H.calls.filter { if case .inject = $0 { return true }; return false }, [.inject(slot: s2, .ipi)])
         H.calls = []
+        H.handle(.sendIPI(mask: 0b11, base: 2), slot: 0)
         H.handle(.sendIPI(mask: ~0, base: 3), slot: 0)
         H.handle(.sendIPI(mask: 1, base: 1 << 40), slot: 0)
+        H.handle(.sendIPI(mask: 1 << 63, base: 1), slot: 0)
+        H.handle(.remoteFence(mask: 0b1000, base: 0), slot: 0)
         XCTAssertFalse(H.calls.contains { if case .inject = $0 { return true }; return false })
-        XCTAssertEqual(H.answers(0), [.ok, .ok])
+        XCTAssertEqual(H.answers(0), [.invalidParam, .invalidParam, .invalidParam, .invalidParam, .invalidParam])
+        H.handle(.sendIPI(mask: 0, base: 7), slot: 0)
+        XCTAssertEqual(H.lastAnswer(0), .ok, "an empty mask names nobody: nothing to refuse")
         // Base all-ones: every vCPU of the guest, none of b.
         H.calls = []
         H.handle(.sendIPI(mask: 0, base: UInt64.max), slot: 0)

@@ -156,6 +156,36 @@ final class LifecycleTests: MachineTestCase {
         XCTAssertEqual(t.restart_count, 1)
     }
 
+    /// A new instance's SysTable says how the previous one ended: the fault
+    /// recorded during it, or none after a clean or operator restart.
+    func testSysTableCarriesHowThePreviousInstanceEnded() throws {
+        try boot(guest("a", "restart = \"on-crash\""))
+        create(0)
+        func table() -> SysTable { UnsafePointer<SysTable>(bitPattern: UInt(m.pointee.guests[0].sysTableHost))!.pointee }
+        XCTAssertEqual(table().last_fault, RUM_FAULT_NONE, "the first instance")
+        H.now += 20_000
+        H.handle(.stage2Fault(gpa: 0x1000_0000, access: .write, pc: 0x8000_0040), slot: slot(0))
+        buildPending()
+        XCTAssertEqual(state(0), .running)
+        XCTAssertEqual(table().last_fault, RUM_FAULT_STAGE2)
+        XCTAssertEqual(table().last_fault_access, RUM_ACCESS_WRITE)
+        XCTAssertEqual(table().last_fault_address, 0x1000_0000)
+        H.now += 20_000
+        H.handle(.fatal(.virtualInstruction, pc: 0x8000_0080, detail: 0x6C05_C573), slot: slot(0))
+        buildPending()
+        XCTAssertEqual(table().last_fault, RUM_FAULT_VIRTUAL_INSTRUCTION)
+        XCTAssertEqual(table().last_fault_access, 0, "only a stage-2 fault has an access")
+        XCTAssertEqual(table().last_fault_address, 0x6C05_C573, "the trap's detail: the instruction")
+        // An operator restart of the healthy new instance: it did not fault.
+        H.now += 20_000
+        m.pointee.request(0, .restart)
+        buildPending()
+        XCTAssertEqual(m.pointee.guests[0].restarts, 3)
+        XCTAssertEqual(table().last_fault, RUM_FAULT_NONE)
+        XCTAssertEqual(table().last_fault_address, 0)
+        XCTAssertTrue(m.pointee.guests[0].lastFault.valid, "info still shows the old fault")
+    }
+
     func testBuildGivesBlinkPriorityOnlyOnItsOwnHart() throws {
         try boot(guest("a") + guest("b") + guest("c", "harts = [1]"), harts: 2)
         create(0); create(1); create(2)

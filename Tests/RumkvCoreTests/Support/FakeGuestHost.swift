@@ -52,7 +52,13 @@ enum FakeGuestHost: GuestHosting {
         var description: String {
             switch self {
             case .ok(let v): "ok(\(v))"
-            default: "\(String(reflecting: self).split(separator: ".").last!)"
+            case .failed: "failed"
+            case .notSupported: "notSupported"
+            case .invalidParam: "invalidParam"
+            case .invalidAddress: "invalidAddress"
+            case .alreadyAvailable: "alreadyAvailable"
+            case .alreadyStarted: "alreadyStarted"
+            case .alreadyStopped: "alreadyStopped"
             }
         }
     }
@@ -235,8 +241,12 @@ enum FakeGuestHost: GuestHosting {
     }
 
     /// An SBI-style hart mask (bit i = vCPU base + i; base all-ones: every vCPU).
-    static func targets(_ mask: UInt64, _ base: UInt64) -> VCPUSet {
-        base == .max ? .all : base >= 64 ? VCPUSet(bits: 0) : VCPUSet(bits: mask << base)
+    /// nil if it names a vCPU at or beyond 64 (the call is then `.invalid`).
+    static func targets(_ mask: UInt64, _ base: UInt64) -> VCPUSet? {
+        if base == .max { return .all }
+        if mask == 0 { return VCPUSet(bits: 0) }
+        guard base < 64, base == 0 || mask >> (64 - base) == 0 else { return nil }
+        return VCPUSet(bits: mask << base)
     }
 
     static let vicAddress = GuestPhysicalAddress(0x0C00_2000)
@@ -252,8 +262,8 @@ enum FakeGuestHost: GuestHosting {
         case .shutdown: .call(.systemReset(.shutdown))
         case .reboot: .call(.systemReset(.reboot))
         case .crashReport: .call(.systemReset(.crash))
-        case .sendIPI(let mask, let base): .call(.sendIPI(targets(mask, base)))
-        case .remoteFence(let mask, let base): .call(.remoteFence(targets(mask, base)))
+        case .sendIPI(let mask, let base): .call(targets(mask, base).map { .sendIPI($0) } ?? .invalid)
+        case .remoteFence(let mask, let base): .call(targets(mask, base).map { .remoteFence($0) } ?? .invalid)
         case .vcpuStart(let v, let entry, let arg): .call(.vcpuStart(vcpu: v, entry: GuestPhysicalAddress(entry), arg: arg))
         case .vcpuStop: .call(.vcpuStop)
         case .vcpuStatus(let v): .call(.vcpuStatus(vcpu: v))

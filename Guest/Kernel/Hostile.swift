@@ -1,7 +1,7 @@
 // Hostile: test payloads that attack the hypervisor's isolation.
 //
 // A partition config can give a guest `test_payload`; the hypervisor passes
-// its number in SysTable.reserved[0]. Each payload tries one thing a guest
+// its number in SysTable.test_payload. Each payload tries one thing a guest
 // must not be able to do and prints what it tries first, so the test reads
 // the attempt from the guest console and the containment from `info`. In
 // `all` mode instance k (restart_count k) makes attempt k of a fixed sequence,
@@ -12,7 +12,7 @@ import RumABI
 
 public enum HostileOp: UInt64 {
     case none = 0, readOtherGuest, writeHypervisor, touchUnassignedMMIO, badSBIPointer
-    case unknownSBI, spinForever, wfiForever, illegalInstruction, all, bench
+    case unknownSBI, spinForever, wfiForever, illegalInstruction, all, bench, attacks
 }
 
 /// Raw operations the payloads need from the port.
@@ -29,6 +29,23 @@ public protocol HostilePort {
     static var unassignedMMIO: UInt64 { get }
     /// The cheapest hypercall there is (SBI get_spec_version, HVC version, ...).
     static func nullCall()
+    /// A Rumkv hypercall (RUM_HC_*) with raw arguments; returns its error code (RUM_HC_*).
+    static func rumkvCall(_ fid: UInt32, _ a0: UInt64, _ a1: UInt64) -> Int64
+    /// Jumps to `address` (the attack suite's instruction-fetch cases).
+    static func execute(_ address: UInt64)
+    /// The port's attack cases after the portable ones (Attacks): its platform's
+    /// MMIO map, privileged instructions and firmware calls; nil past the last.
+    static func portAttack(_ i: Int, _ c: AttackContext) -> Attack?
+    /// Runs the privileged instruction of port case `.instruction(id:)`.
+    static func attackInstruction(_ id: Int)
+}
+
+extension HostilePort {
+    public static func execute(_ address: UInt64) {
+        unsafeBitCast(UInt(address), to: (@convention(c) () -> Void).self)()
+    }
+    public static func portAttack(_ i: Int, _ c: AttackContext) -> Attack? { nil }
+    public static func attackInstruction(_ id: Int) {}
 }
 
 public enum Hostile<P: GuestPort & HostilePort> {
@@ -48,12 +65,13 @@ public enum Hostile<P: GuestPort & HostilePort> {
     public static func run(_ n: UInt64, _ t: UnsafePointer<SysTable>) {
         guard var op = HostileOp(rawValue: n) else { return }
         if op == .bench { Bench<P>.run(t); return }
+        if op == .attacks { Attacks<P>.run(t); return }
         let all = op == .all
         if all { op = sequence(t.pointee.restart_count) }
         let ramEnd = t.pointee.mem.0.base &+ t.pointee.mem.0.size
         Rumpk<P>.say("rumpk: hostile: ")
         switch op {
-        case .none, .all, .bench:
+        case .none, .all, .bench, .attacks:
             return
         case .readOtherGuest:
             Rumpk<P>.say("reading past my RAM at "); Rumpk<P>.hex(ramEnd); Rumpk<P>.say("\n")

@@ -86,6 +86,9 @@ extension GuestAArch64: HostilePort {
     /// The PMU is not given to guests yet: benchmarks run on riscv64.
     public static func instructionsRetired() -> UInt64 { 0 }
     public static func nullCall() { _ = a64_hvc_call(UInt64(Hypercall.version), 0, 0, 0) }
+    public static func rumkvCall(_ fid: UInt32, _ a0: UInt64, _ a1: UInt64) -> Int64 {
+        Int64(bitPattern: a64_hvc_call(UInt64(fid), a0, a1, 0).x0)
+    }
 
     public static func illegalInstruction() { a64_udf() }
 

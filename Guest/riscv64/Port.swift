@@ -103,6 +103,71 @@ extension GuestRISCV64: HostilePort {
     public static var unassignedMMIO: UInt64 { 0x1000_0000 }
     public static func instructionsRetired() -> UInt64 { rv_read_instret() }
     public static func nullCall() { _ = rv_sbi_call(0x10, 0, 0, 0, 0) }
+    public static func rumkvCall(_ fid: UInt32, _ a0: UInt64, _ a1: UInt64) -> Int64 {
+        rv_sbi_call(UInt64(RUM_SBI_EXT_ID), UInt64(fid), a0, a1, 0).error
+    }
+
+    /// QEMU virt's map (hw/riscv/virt.c), the H-extension, M-mode and SBI.
+    public static func portAttack(_ i: Int, _ c: AttackContext) -> Attack? {
+        let dbcn: UInt64 = 0x4442_434E, hsm: UInt64 = 0x48_534D, ipi: UInt64 = 0x73_5049
+        let rfence: UInt64 = 0x5246_4E43, srst: UInt64 = 0x5352_5354
+        let notSupported: Int64 = -2, invalidParam: Int64 = -3, invalidAddress: Int64 = -5, alreadyAvailable: Int64 = -6
+        let virtualInsn = RUM_FAULT_VIRTUAL_INSTRUCTION, ownCrash = RUM_FAULT_CRASH_REPORT
+        switch i {
+        case 0: return Attack("null-load", .load(0))
+        case 1: return Attack("null-store", .store(0))
+        case 2: return Attack("boot-rom", .load(0x1000))
+        case 3: return Attack("power-off-device", .store(0x10_0000))      // sifive_test: 0x5555 powers QEMU off
+        case 4: return Attack("rtc", .load(0x10_1000))
+        case 5: return Attack("clint-msip", .load(0x200_0000))
+        case 6: return Attack("clint-mtimecmp", .store(0x200_4000))
+        case 7: return Attack("plic-other-context", .store(0x0C20_0000 + 31 * 0x1000))
+        case 8: return Attack("uart", .store(0x1000_0000))
+        case 9: return Attack("virtio-slot", .load(0x1000_1000))
+        case 10: return Attack("fw-cfg", .load(0x1010_0000))
+        case 11: return Attack("flash", .load(0x2000_0000))
+        case 12: return Attack("pcie-ecam", .load(0x3000_0000))
+        case 13: return Attack("pcie-mmio", .store(0x4000_0000))
+        case 14: return Attack("gpa-top", .load((1 << 41) - 8))
+        case 15: return Attack("csrr-hstatus", .instruction(id: 0, fault: virtualInsn, detail: 0x6000_2573))
+        case 16: return Attack("csrw-hgatp", .instruction(id: 1, fault: virtualInsn, detail: 0x6800_1073))
+        case 17: return Attack("hfence-gvma", .instruction(id: 2, fault: virtualInsn, detail: 0x6200_0073))
+        case 18: return Attack("hlv-d", .instruction(id: 3, fault: virtualInsn, detail: 0x6C05_C573))
+        case 19: return Attack("csrr-htimedelta", .instruction(id: 4, fault: virtualInsn, detail: 0x6050_2573))
+        case 20: return Attack("csrr-mstatus", .instruction(id: 5, fault: ownCrash, detail: nil))
+        case 21: return Attack("mret", .instruction(id: 6, fault: ownCrash, detail: nil))
+        case 22: return Attack("dbcn-write-low", .call(ext: dbcn, fid: 0, a0: 16, a1: 0x1000, a2: 0, expect: invalidAddress))
+        case 23: return Attack("dbcn-write-high-half", .call(ext: dbcn, fid: 0, a0: 16, a1: c.ramBase, a2: 1, expect: invalidAddress))
+        case 24: return Attack("dbcn-read-into-systable", .call(ext: dbcn, fid: 1, a0: 16, a1: c.sysTable, a2: 0, expect: invalidAddress))
+        case 25: return Attack("dbcn-read-wrap", .call(ext: dbcn, fid: 1, a0: UInt64.max, a1: c.ramBase, a2: 0, expect: invalidAddress))
+        case 26: return Attack("unknown-extension", .call(ext: 0x0BAD_CAFE, fid: 0, a0: 0, a1: 0, a2: 0, expect: notSupported))
+        case 27: return Attack("base-unknown-function", .call(ext: 0x10, fid: 99, a0: 0, a1: 0, a2: 0, expect: notSupported))
+        case 28: return Attack("pmu-extension", .call(ext: 0x50_4D55, fid: 0, a0: 0, a1: 0, a2: 0, expect: notSupported))
+        case 29: return Attack("hsm-start-hart-99", .call(ext: hsm, fid: 0, a0: 99, a1: c.ramBase, a2: 0, expect: invalidParam))
+        case 30: return Attack("hsm-start-self", .call(ext: hsm, fid: 0, a0: 0, a1: c.ramBase, a2: 0, expect: alreadyAvailable))
+        case 31: return Attack("hsm-start-outside-ram", .call(ext: hsm, fid: 0, a0: 1, a1: 0x1000, a2: 0, expect: invalidAddress))
+        case 32: return Attack("hsm-status-huge", .call(ext: hsm, fid: 2, a0: 1 << 40, a1: 0, a2: 0, expect: invalidParam))
+        case 33: return Attack("ipi-beyond-guest", .call(ext: ipi, fid: 0, a0: 0b100, a1: 0, a2: 0, expect: invalidParam))
+        case 34: return Attack("ipi-huge-base", .call(ext: ipi, fid: 0, a0: 1, a1: 1 << 40, a2: 0, expect: invalidParam))
+        case 35: return Attack("rfence-bit-63", .call(ext: rfence, fid: 0, a0: 1, a1: 63, a2: 0, expect: invalidParam))
+        case 36: return Attack("srst-reserved-type", .call(ext: srst, fid: 0, a0: 0x1234, a1: 0, a2: 0, expect: invalidParam))
+        case 37: return Attack("srst-reserved-reason", .call(ext: srst, fid: 0, a0: 0, a1: 7, a2: 0, expect: invalidParam))
+        default: return nil
+        }
+    }
+
+    public static func attackInstruction(_ id: Int) {
+        switch id {
+        case 0: rv_attack_csrr_hstatus()
+        case 1: rv_attack_csrw_hgatp()
+        case 2: rv_attack_hfence_gvma()
+        case 3: rv_attack_hlv_d()
+        case 4: rv_attack_csrr_htimedelta()
+        case 5: rv_attack_csrr_mstatus()
+        case 6: rv_attack_mret()
+        default: break
+        }
+    }
 }
 
 @_cdecl("rumpk_main")

@@ -100,6 +100,9 @@ extension GuestX86_64: HostilePort {
     /// Performance counters are not given to guests yet: benchmarks run on riscv64.
     public static func instructionsRetired() -> UInt64 { 0 }
     public static func nullCall() { _ = x86_vmcall(UInt64(Hypercall.version), 0, 0, 0) }
+    public static func rumkvCall(_ fid: UInt32, _ a0: UInt64, _ a1: UInt64) -> Int64 {
+        min(Int64(bitPattern: x86_vmcall(UInt64(fid), a0, a1, 0)), 0)
+    }
     /// The I/O APIC, which no guest is given.
     public static var unassignedMMIO: UInt64 { 0xFEC0_0000 }
 }

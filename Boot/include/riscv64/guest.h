@@ -26,4 +26,17 @@ static inline void rv_guest_sie_set(uint64_t bits) { __asm__ volatile("csrs 0x10
 static inline void rv_guest_sie_clear(uint64_t bits) { __asm__ volatile("csrc 0x104, %0" :: "r"(bits) : "memory"); }
 /* Orders memory and device (I/O) accesses: descriptors before a notify, a used index before its entries. */
 static inline void rv_guest_fence_io(void) { __asm__ volatile("fence iorw, iorw" ::: "memory"); }
+
+/* The attack suite's privileged instructions, one each, as raw words so the
+ * test knows the exact encoding the hypervisor must report. A VS-mode guest
+ * may execute none of them: H-extension CSRs and instructions raise a
+ * virtual-instruction exception (to the hypervisor), M-mode ones an illegal
+ * instruction (delegated to the guest itself). */
+static inline void rv_attack_csrr_hstatus(void) { __asm__ volatile(".word 0x60002573" ::: "a0", "memory"); }   /* csrr a0, hstatus */
+static inline void rv_attack_csrw_hgatp(void) { __asm__ volatile(".word 0x68001073" ::: "memory"); }          /* csrw hgatp, zero */
+static inline void rv_attack_hfence_gvma(void) { __asm__ volatile(".word 0x62000073" ::: "memory"); }         /* hfence.gvma */
+static inline void rv_attack_hlv_d(void) { __asm__ volatile("li a1, 0\n.word 0x6C05C573" ::: "a0", "a1", "memory"); } /* hlv.d a0, (a1) */
+static inline void rv_attack_csrr_htimedelta(void) { __asm__ volatile(".word 0x60502573" ::: "a0", "memory"); } /* csrr a0, htimedelta */
+static inline void rv_attack_csrr_mstatus(void) { __asm__ volatile(".word 0x30002573" ::: "a0", "memory"); }  /* csrr a0, mstatus */
+static inline void rv_attack_mret(void) { __asm__ volatile(".word 0x30200073" ::: "memory"); }                /* mret */
 #endif

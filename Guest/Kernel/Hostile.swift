@@ -12,7 +12,7 @@ import RumABI
 
 public enum HostileOp: UInt64 {
     case none = 0, readOtherGuest, writeHypervisor, touchUnassignedMMIO, badSBIPointer
-    case unknownSBI, spinForever, wfiForever, illegalInstruction, all, bench, attacks
+    case unknownSBI, spinForever, wfiForever, illegalInstruction, all, bench, attacks, fuzz, crashLoop
 }
 
 /// Raw operations the payloads need from the port.
@@ -38,6 +38,10 @@ public protocol HostilePort {
     static func portAttack(_ i: Int, _ c: AttackContext) -> Attack?
     /// Runs the privileged instruction of port case `.instruction(id:)`.
     static func attackInstruction(_ id: Int)
+    /// Extension (or hypercall family) `i` the fuzzer calls; nil past the last.
+    static func fuzzExtension(_ i: Int) -> UInt64?
+    /// True if the call would end the guest (shutdown, reset, stopping its last vCPU): the fuzzer skips it.
+    static func fuzzEndsGuest(_ ext: UInt64, _ fid: UInt64, _ a0: UInt64, _ a1: UInt64) -> Bool
 }
 
 extension HostilePort {
@@ -46,6 +50,8 @@ extension HostilePort {
     }
     public static func portAttack(_ i: Int, _ c: AttackContext) -> Attack? { nil }
     public static func attackInstruction(_ id: Int) {}
+    public static func fuzzExtension(_ i: Int) -> UInt64? { nil }
+    public static func fuzzEndsGuest(_ ext: UInt64, _ fid: UInt64, _ a0: UInt64, _ a1: UInt64) -> Bool { false }
 }
 
 public enum Hostile<P: GuestPort & HostilePort> {
@@ -62,16 +68,31 @@ public enum Hostile<P: GuestPort & HostilePort> {
         }
     }
 
+    /// One crash-restart cycle of `rumkv soak restart`: when this instance is
+    /// up, then when it crashes (counter ticks); the soak takes each restart's
+    /// time as "up" of instance k minus "crashing" of instance k-1.
+    static func crashLoop(_ t: UnsafePointer<SysTable>) -> Never {
+        let up = P.counter()
+        Rumpk<P>.say("rumpk: soak: instance "); Rumpk<P>.dec(UInt64(t.pointee.restart_count))
+        Rumpk<P>.say(" up at "); Rumpk<P>.dec(up); Rumpk<P>.say(" (timebase "); Rumpk<P>.dec(t.pointee.timebase_hz)
+        Rumpk<P>.say(" Hz)\n")
+        let down = P.counter()
+        Rumpk<P>.say("rumpk: soak: crashing at "); Rumpk<P>.dec(down); Rumpk<P>.say("\n")
+        P.exit(1)
+    }
+
     public static func run(_ n: UInt64, _ t: UnsafePointer<SysTable>) {
         guard var op = HostileOp(rawValue: n) else { return }
         if op == .bench { Bench<P>.run(t); return }
         if op == .attacks { Attacks<P>.run(t); return }
+        if op == .fuzz { Fuzz<P>.run(t) }
+        if op == .crashLoop { crashLoop(t) }
         let all = op == .all
         if all { op = sequence(t.pointee.restart_count) }
         let ramEnd = t.pointee.mem.0.base &+ t.pointee.mem.0.size
         Rumpk<P>.say("rumpk: hostile: ")
         switch op {
-        case .none, .all, .bench, .attacks:
+        case .none, .all, .bench, .attacks, .fuzz, .crashLoop:
             return
         case .readOtherGuest:
             Rumpk<P>.say("reading past my RAM at "); Rumpk<P>.hex(ramEnd); Rumpk<P>.say("\n")

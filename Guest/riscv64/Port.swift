@@ -156,6 +156,34 @@ extension GuestRISCV64: HostilePort {
         }
     }
 
+    /// Every SBI extension Rumkv implements (legacy ones included), PMU which it does not, and Rumkv's own.
+    public static func fuzzExtension(_ i: Int) -> UInt64? {
+        switch i {
+        case 0...8: UInt64(i)                  // legacy: set_timer, putchar, getchar, ..., shutdown (8)
+        case 9: 0x10                           // BASE
+        case 10: 0x5449_4D45                   // TIME
+        case 11: 0x73_5049                     // IPI
+        case 12: 0x5246_4E43                   // RFENCE
+        case 13: 0x48_534D                     // HSM
+        case 14: 0x5352_5354                   // SRST
+        case 15: 0x4442_434E                   // DBCN
+        case 16: 0x50_4D55                     // PMU (not implemented)
+        case 17: UInt64(RUM_SBI_EXT_ID)
+        default: nil
+        }
+    }
+
+    /// Legacy shutdown, SRST, HSM hart_stop (the fuzzer's only vCPU) and Rumkv's exit end the guest.
+    public static func fuzzEndsGuest(_ ext: UInt64, _ fid: UInt64, _ a0: UInt64, _ a1: UInt64) -> Bool {
+        switch ext {
+        case 0x08: true
+        case 0x5352_5354: fid == 0
+        case 0x48_534D: fid == 1
+        case UInt64(RUM_SBI_EXT_ID): fid == UInt64(RUM_HC_EXIT)
+        default: false
+        }
+    }
+
     public static func attackInstruction(_ id: Int) {
         switch id {
         case 0: rv_attack_csrr_hstatus()

@@ -12,7 +12,7 @@ struct RumkvCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rumkv",
         abstract: "Build, boot and manage the Rumkv hypervisor and its Rumpk guests.",
-        subcommands: [BuildCommand.self, RunCommand.self, CtlCommand.self, BenchCommand.self, BundleCommand.self, CheckConfigCommand.self,
+        subcommands: [BuildCommand.self, RunCommand.self, CtlCommand.self, BenchCommand.self, BundleCommand.self, CheckConfigCommand.self, SoakCommand.self,
                       KeygenCommand.self, SignCommand.self, InspectCommand.self, VersionCommand.self])
 }
 

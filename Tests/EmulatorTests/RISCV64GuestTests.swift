@@ -163,6 +163,7 @@ final class RISCV64GuestTests: XCTestCase {
         XCTAssertEqual(evil.state, "running", "the last instance runs on as a normal guest")
         XCTAssertGreaterThanOrEqual(evil.restarts, 20, "one instance per fatal attack")
         XCTAssertTrue(try s.command("version").contains("Rumkv 0.1.0"), "hypervisor console still answers")
+        XCTAssertNil(Soak.panicReport(s.transcript), "the hypervisor never trapped in its own code")
     }
 
     /// restart = "never": a crashed guest stays crashed with its fault recorded.

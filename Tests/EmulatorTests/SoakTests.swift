@@ -31,5 +31,8 @@ final class SoakTests: XCTestCase {
         XCTAssertEqual(r.freePagesAfter, r.freePagesBefore, r.report)
         XCTAssertGreaterThanOrEqual(r.restartMicros.count, 90, r.report)
         XCTAssertLessThan(r.restartMicros.max() ?? .infinity, 100_000, "no restart takes 100 ms:\n\(r.report)")
+        // Issue 14 finding 3: the attached console marks every new instance, and shows no prompt.
+        XCTAssertGreaterThanOrEqual(r.newInstanceMarkers, r.cycles, r.report)
+        XCTAssertEqual(r.promptsWhileAttached, 0, r.report)
     }
 }

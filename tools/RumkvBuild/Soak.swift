@@ -37,6 +37,9 @@ public struct SoakReport: Sendable {
     public var restartMicros: [Double] = []
     public var freePagesBefore = 0
     public var freePagesAfter = 0
+    /// "[rumkv: new instance]" lines seen on the attached console, and chunks with a stray "rumkv> " in them.
+    public var newInstanceMarkers = 0
+    public var promptsWhileAttached = 0
 
     public var report: String { lines.joined(separator: "\n") }
 }
@@ -57,7 +60,7 @@ public enum Soak {
     }
 
     /// The hypervisor's own trap report, from the first marker to the end of its register dump.
-    static func panicReport(_ transcript: String) -> String? {
+    public static func panicReport(_ transcript: String) -> String? {
         guard let r = transcript.range(of: panicMarker) else { return nil }
         return transcript[r.lowerBound...].components(separatedBy: "\n").prefix(11).joined(separator: "\n")
     }
@@ -149,10 +152,15 @@ public enum Soak {
         let deadline = Date().addingTimeInterval(Double(cycles) * 0.2 + 60)
         while up.keys.max() ?? 0 < cycles {
             guard Date() < deadline else { r.failures.append("only \(up.count) instances came up before the deadline"); break }
-            do { text += try s.expect("crashing at ", timeout: 30) + (try s.expect("\n", timeout: 5)) } catch {
+            let chunk: String
+            do { chunk = try s.expect("crashing at ", timeout: 30) + (try s.expect("\n", timeout: 5)) } catch {
                 r.failures.append("the crash-loop guest stopped coming back after \(up.count) instances")
                 break
             }
+            text += chunk
+            // While attached, each new instance is marked and the hypervisor's prompt stays out.
+            r.newInstanceMarkers += chunk.components(separatedBy: "[rumkv: new instance]").count - 1
+            if chunk.contains("rumkv> ") { r.promptsWhileAttached += 1 }
             if let p = panicReport(text) { r.failures.append("the hypervisor trapped in its own code:\n\(p)"); break }
             // Parse only complete lines; keep the unfinished tail.
             var lines = text.replacingOccurrences(of: "\r", with: "").components(separatedBy: "\n")
@@ -188,6 +196,9 @@ public enum Soak {
         r.lines.append("  restart time (crash to the new instance's first line, guest time): min \(us(sorted.first)), median \(us(sorted.isEmpty ? nil : sorted[sorted.count / 2])), max \(us(sorted.last)) over \(sorted.count) cycles")
         r.lines.append("  free pages: \(r.freePagesBefore) before, \(r.freePagesAfter) after")
         if r.freePagesAfter != r.freePagesBefore { r.failures.append("free memory is not back to its baseline: \(r.freePagesBefore) pages before, \(r.freePagesAfter) after") }
+        r.lines.append("  attached console: \(r.newInstanceMarkers) new-instance markers, \(r.promptsWhileAttached) stray prompts")
+        if r.newInstanceMarkers < r.cycles { r.failures.append("only \(r.newInstanceMarkers) '[rumkv: new instance]' markers for \(r.cycles) restarts") }
+        if r.promptsWhileAttached > 0 { r.failures.append("'rumkv> ' appeared in the attached guest's output") }
         if r.cycles > 0, sorted.count < r.cycles * 9 / 10 { r.failures.append("only \(sorted.count) of \(r.cycles) restarts could be timed") }
         checkTheRest(s, &r, beats: beats, since: start)
         r.lines.append(r.passed ? "  PASS" : "  FAIL: " + r.failures.joined(separator: "; "))

@@ -50,6 +50,39 @@ public struct Syndrome: Equatable {
     public var isWFI: Bool { raw & 1 == 0 }
 }
 
+/// A trapped MSR/MRS (EC 0x18): ISS Op0 [21:20], Op2 [19:17], Op1 [16:14],
+/// CRn [13:10], Rt [9:5], CRm [4:1], Direction [0] (1 = read, MRS).
+public struct SystemRegisterAccess: Equatable {
+    public var op0, op1, crn, crm, op2: UInt8
+    public var rt: UInt8
+    public var read: Bool
+
+    public init?(_ s: Syndrome) {
+        guard s.ec == Syndrome.ecSysReg else { return nil }
+        let iss = s.iss
+        op0 = UInt8((iss >> 20) & 3); op2 = UInt8((iss >> 17) & 7); op1 = UInt8((iss >> 14) & 7)
+        crn = UInt8((iss >> 10) & 0xF); rt = UInt8((iss >> 5) & 0x1F); crm = UInt8((iss >> 1) & 0xF)
+        read = iss & 1 != 0
+    }
+
+    /// ICC_SGI1R_EL1 = S3_0_C12_C11_5 (GIC spec IHI 0069, 12.2.22).
+    public var isSGI1R: Bool { op0 == 3 && op1 == 0 && crn == 12 && crm == 11 && op2 == 5 }
+}
+
+/// The vCPUs an ICC_SGI1R_EL1 value names, for a sender with index `sender`:
+/// IRM [40] = every vCPU but the sender; otherwise TargetList [15:0] with
+/// RS [47:44] selecting Aff0 = RS * 16 + bit, and Aff1..Aff3 zero (Rumkv gives
+/// vCPU n the affinity 0.0.0.n). Anything else names nobody.
+public func sgiTargets(_ value: UInt64, sender: Int) -> VCPUSet {
+    if value & (1 << 40) != 0 {
+        return VCPUSet(bits: sender >= 0 && sender < 64 ? ~(UInt64(1) << UInt64(sender)) : ~0)
+    }
+    guard value & 0x00FF_00FF_00FF_0000 == 0 else { return VCPUSet(bits: 0) }   // Aff3, Aff2, Aff1
+    let rs = (value >> 44) & 0xF
+    guard rs < 4 else { return VCPUSet(bits: 0) }
+    return VCPUSet(bits: (value & 0xFFFF) << (rs * 16))
+}
+
 /// The faulting IPA of a stage-2 abort: HPFAR_EL2.FIPA [43:4] holds IPA[51:12],
 /// FAR_EL2 the page offset (Arm ARM, HPFAR_EL2).
 public func faultingIPA(hpfar: UInt64, far: UInt64) -> UInt64 {

@@ -242,16 +242,21 @@ extension AArch64: GuestHosting {
             let d = SMCCC.decode(x0: r.pointee.x.0, x1: r.pointee.x.1, x2: r.pointee.x.2, x3: r.pointee.x.3)
             switch d {
             case .answer(let v, let conv):
-                r.pointee.convention = (conv == .rumkv ? 1 : 0) | (smc ? 2 : 0)
+                r.pointee.convention = Convention.of(conv, smc: smc)
                 vcpuComplete(r, .success(v))
                 r.pointee.fast_calls &+= 1
                 return .handled
             case .call(let call, let conv):
-                r.pointee.convention = (conv == .rumkv ? 1 : 0) | (smc ? 2 : 0)
+                r.pointee.convention = Convention.of(conv, smc: smc)
                 return .call(call)
             }
         case Syndrome.ecWFx:
-            if s.isWFI { return .waitForInterrupt }
+            if s.isWFI {
+                // vcpuWakeable judges from the saved copies: refresh them (the vCPU stays loaded).
+                r.pointee.vmcr = a64_read_ich_vmcr()
+                for i in 0..<4 { setLR(r, i, GIC.readLR(i)) }
+                return .waitForInterrupt
+            }
             r.pointee.pc += 4                                 // WFE: a hint, nothing to wait for here
             return .handled
         case Syndrome.ecDataAbortLower, Syndrome.ecInstructionAbortLower:
@@ -264,6 +269,12 @@ extension AArch64: GuestHosting {
             let access: Access = s.ec == Syndrome.ecInstructionAbortLower ? .execute : s.isWrite ? .write : .read
             return .stage2Fault(gpa: gpa, access: access, pc: pc)
         case Syndrome.ecSysReg:
+            // The one trapped register a guest may write: the SGI generator (its
+            // ICV interface has none), as an IPI to the vCPUs it names.
+            if let a = SystemRegisterAccess(s), a.isSGI1R, !a.read {
+                r.pointee.convention = Convention.noResult
+                return .call(.sendIPI(sgiTargets(register(r, a.rt), sender: Int(r.pointee.index))))
+            }
             return .fatal(.virtualInstruction, pc: pc, detail: r.pointee.esr)
         case 0x00:
             return .fatal(.illegalInstruction, pc: pc, detail: r.pointee.esr)
@@ -283,12 +294,21 @@ extension AArch64: GuestHosting {
         withUnsafeMutableBytes(of: &r.pointee.x) { $0.storeBytes(of: v, toByteOffset: Int(n) * 8, as: UInt64.self) }
     }
 
+    /// How the last call's result goes back (a64_vcpu_t.convention).
+    enum Convention {
+        static let rumkv: UInt64 = 1        // x0 = error, x1 = value (else PSCI: x0 = value or error)
+        static let smc: UInt64 = 2          // ELR points at the SMC: step past it
+        static let noResult: UInt64 = 4     // a trapped MSR: no register is written, step past it
+        static func of(_ c: SMCCC.Convention, smc s: Bool) -> UInt64 { (c == .rumkv ? rumkv : 0) | (s ? smc : 0) }
+    }
+
     public static func vcpuComplete(_ r: UnsafeMutablePointer<a64_vcpu_t>, _ result: CallResult) {
-        let conv: SMCCC.Convention = r.pointee.convention & 1 != 0 ? .rumkv : .psci
-        let regs = SMCCC.registers(result, conv)
+        let conv = r.pointee.convention
+        if conv & Convention.noResult != 0 { r.pointee.pc += 4; return }
+        let regs = SMCCC.registers(result, conv & Convention.rumkv != 0 ? .rumkv : .psci)
         r.pointee.x.0 = regs.x0
         if let x1 = regs.x1 { r.pointee.x.1 = x1 }
-        if r.pointee.convention & 2 != 0 { r.pointee.pc += 4 }   // SMC: ELR points at it
+        if conv & Convention.smc != 0 { r.pointee.pc += 4 }
     }
 
     public static func vcpuCompleteMMIO(_ r: UnsafeMutablePointer<a64_vcpu_t>, _ access: MMIOAccess, value: UInt64) {

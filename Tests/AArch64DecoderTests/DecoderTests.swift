@@ -147,3 +147,29 @@ final class Stage2FormatTests: XCTestCase {
         XCTAssertEqual(Stage2Format.vttbr(root: 0x4100_0000, vmid: 0x1FF), 0x00FF_0000_4100_0000, "8-bit VMIDs")
     }
 }
+
+final class SystemRegisterTrapTests: XCTestCase {
+    func testSGI1RWriteDecodes() throws {
+        // msr ICC_SGI1R_EL1, x8: EC 0x18, IL, Op0 3, Op2 5, Op1 0, CRn 12, Rt 8, CRm 11, write.
+        let a = try XCTUnwrap(SystemRegisterAccess(Syndrome(0x623A_3116)))
+        XCTAssertTrue(a.isSGI1R)
+        XCTAssertFalse(a.read)
+        XCTAssertEqual(a.rt, 8)
+        let mrs = try XCTUnwrap(SystemRegisterAccess(Syndrome(0x623A_3117)))
+        XCTAssertTrue(mrs.read, "Direction 1 is a read")
+        // CNTP_CTL_EL0 (S3_3_C14_C2_1) is no SGI register.
+        let cntp = try XCTUnwrap(SystemRegisterAccess(Syndrome(0x18 << 26 | 1 << 25 | 3 << 20 | 1 << 17 | 3 << 14 | 14 << 10 | 2 << 1)))
+        XCTAssertFalse(cntp.isSGI1R)
+        XCTAssertNil(SystemRegisterAccess(Syndrome(0x5A00_0000)), "not EC 0x18")
+    }
+
+    func testSGITargets() {
+        XCTAssertEqual(sgiTargets(1 << 1, sender: 0), VCPUSet(bits: 0b10), "TargetList bit 1 = vCPU 1")
+        XCTAssertEqual(sgiTargets(0b1011, sender: 3), VCPUSet(bits: 0b1011))
+        XCTAssertEqual(sgiTargets(1 << 40, sender: 2), VCPUSet(bits: ~UInt64(0b100)), "IRM: all but the sender")
+        XCTAssertEqual(sgiTargets(1 << 16 | 1, sender: 0), VCPUSet(bits: 0), "Aff1 = 1 names no vCPU")
+        XCTAssertEqual(sgiTargets(1 << 44 | 1, sender: 0), VCPUSet(bits: 1 << 16), "RS = 1: Aff0 16")
+        XCTAssertEqual(sgiTargets(15 << 44 | 1, sender: 0), VCPUSet(bits: 0), "RS beyond 64 vCPUs")
+        XCTAssertEqual(sgiTargets(0 << 24 | 0xFFFF, sender: 0).bits, 0xFFFF, "the INTID does not change the targets")
+    }
+}

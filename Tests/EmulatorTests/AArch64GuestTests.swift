@@ -106,3 +106,30 @@ final class AArch64GuestTests: XCTestCase {
         XCTAssertTrue(try s.command("version").contains("Rumkv 0.1.0 arch aarch64"), "the hypervisor console still answers")
     }
 }
+
+extension AArch64GuestTests {
+    /// A two-vCPU guest: its payload starts vCPU 1 with PSCI CPU_ON, wakes it
+    /// with an SGI (a trapped ICC_SGI1R_EL1 write), sees it CPU_OFF itself,
+    /// and gets PSCI's error codes; a one-vCPU guest runs beside it.
+    func testMultiVCPUGuestThroughPSCIAndSGI() throws {
+        let (s, _) = try ConsoleSession.bootGuests("smp", arch: .aarch64)
+        defer { s.terminate() }
+        XCTAssertEqual(try s.row("duo").vcpus, 2)
+        var log = ""
+        let deadline = Date().addingTimeInterval(20)
+        while !log.contains("smp: done") && Date() < deadline {
+            sleep(1)
+            log = try s.backlog("duo")
+        }
+        for line in ["smp: vcpu 1 status before start 1", "smp: cpu_on(1) 0", "smp: vcpu 1 running",
+                     "smp: vcpu 1 reported mpidr aff0 1", "smp: cpu_on(1) again -4",
+                     "smp: vcpu 1 got the IPI, stopping", "smp: vcpu 1 status after cpu_off 1",
+                     "smp: cpu_on(7) -2", "smp: cpu_on(1, bad entry) -9",
+                     "smp: psci features(cpu_on) 0", "smp: unknown psci call -1", "smp: done"] {
+            XCTAssertTrue(log.contains(line), "missing '\(line)' in:\n\(log)")
+        }
+        XCTAssertGreaterThan(ConsoleParser.exits(try s.command("info duo"))["ipi/cpu"] ?? 0, 4)
+        XCTAssertEqual(try s.row("duo").state, "running")
+        XCTAssertGreaterThan(try s.lastHeartbeat("solo"), 0)
+    }
+}

@@ -51,7 +51,7 @@ typedef struct a64_vcpu {
     uint64_t inject;        /* raised from other CPUs (atomic OR / swap), merged into pending */
     uint64_t index;         /* vCPU index in its guest */
     uint64_t fast_calls;    /* calls answered without the core (stats) */
-    uint64_t convention;    /* the last call's result convention: 0 PSCI, 1 Rumkv (x0 = error, x1 = value) */
+    uint64_t convention;    /* how the last call is answered (VCPU.swift Convention): Rumkv / SMC / no result bits */
     uint64_t timer_active;  /* PPI 27 was active physically when the vCPU was put */
 } a64_vcpu_t;
 _Static_assert(__builtin_offsetof(a64_vcpu_t, pc) == VC_PC, "pc");

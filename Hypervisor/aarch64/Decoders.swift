@@ -182,6 +182,7 @@ public enum SMCCC {
         switch n {
         case RUM_HC_VERSION: return .answer(UInt64(RUM_HC_ABI_VERSION), .rumkv)
         case RUM_HC_CONSOLE_WRITE: return .call(.consoleWrite(GuestPhysicalAddress(x1), length: x2), .rumkv)
+        case RUM_HC_CONSOLE_READ: return .call(.consoleRead(GuestPhysicalAddress(x1), length: x2), .rumkv)
         case RUM_HC_YIELD: return .call(.yield, .rumkv)
         case RUM_HC_DOORBELL: return .call(.doorbell(x1), .rumkv)
         case RUM_HC_EXIT: return .call(.systemReset(x1 == 0 ? .shutdown : .crash), .rumkv)

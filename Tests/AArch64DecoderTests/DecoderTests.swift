@@ -105,6 +105,8 @@ final class SMCCCTests: XCTestCase {
         let hv = UInt64(RUM_SMCCC_HV_BASE)
         XCTAssertEqual(decode(hv | UInt64(RUM_HC_CONSOLE_WRITE), 0x8000_0100, 12),
                        .call(.consoleWrite(GuestPhysicalAddress(0x8000_0100), length: 12), .rumkv))
+        XCTAssertEqual(decode(hv | UInt64(RUM_HC_CONSOLE_READ), 0x8000_0200, 16),
+                       .call(.consoleRead(GuestPhysicalAddress(0x8000_0200), length: 16), .rumkv))
         XCTAssertEqual(decode(hv | UInt64(RUM_HC_YIELD)), .call(.yield, .rumkv))
         XCTAssertEqual(decode(hv | UInt64(RUM_HC_DOORBELL), 2), .call(.doorbell(2), .rumkv))
         XCTAssertEqual(decode(hv | UInt64(RUM_HC_EXIT), 0), .call(.systemReset(.shutdown), .rumkv))

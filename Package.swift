@@ -36,6 +36,9 @@ let package = Package(
         // The riscv64 port's pure decoders (instructions, SBI, Sv39x4), host-testable.
         .target(name: "RISCV64Decoders", dependencies: ["RumkvCore", "RumABI"], path: "Hypervisor/riscv64",
                 sources: ["Decoders.swift", "CSRs.swift"]),
+        // The aarch64 port's pure decoders (ESR syndromes, SMCCC/PSCI, stage-2 descriptors), host-testable.
+        .target(name: "AArch64Decoders", dependencies: ["RumkvCore", "RumABI"], path: "Hypervisor/aarch64",
+                sources: ["Decoders.swift"]),
         // libfdt, used only by host tests as the reference DTB reader.
         .systemLibrary(name: "CLibFDT", path: "Tests/CLibFDT"),
         // Host tests only: writable views of the (host: empty) trusted-key table.
@@ -60,6 +63,7 @@ let package = Package(
         .testTarget(name: "ToolTests", dependencies: ["RumkvBuild", "RumABI", "RumkvCore"], path: "Tests/ToolTests"),
         .testTarget(name: "RumLoaderTests", dependencies: ["RumLoader", "RumCrypto", "RumkvBuild", "RumABI", "CSodium", "TestSupport"], path: "Tests/RumLoaderTests"),
         .testTarget(name: "RISCV64DecoderTests", dependencies: ["RISCV64Decoders", "RumkvCore", "RumABI"], path: "Tests/RISCV64DecoderTests"),
+        .testTarget(name: "AArch64DecoderTests", dependencies: ["AArch64Decoders", "RumkvCore", "RumABI"], path: "Tests/AArch64DecoderTests"),
         .testTarget(name: "IONTests", dependencies: ["RumABI", "CRumABI"], path: "Tests/IONTests"),
     ],
     swiftLanguageModes: [.v5]

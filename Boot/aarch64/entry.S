@@ -22,7 +22,19 @@
     .section .text.entry, "ax"
     .globl _start
 _start:
-    mov     x19, x0                 /* boot argument: DTB address or 0 */
+    /* The arm64 Image header (Linux Documentation/arch/arm64/booting.rst),
+     * so that QEMU boots the flat rumkv.bin as a Linux image: it then loads
+     * it at RAM + text_offset (where hypervisor.ld links it), loads the
+     * initrd (the boot bundle), names it in /chosen and passes x0 = DTB. */
+    b       0f                      /* code0 */
+    .long   0                       /* code1 */
+    .quad   0x200000                /* text_offset: RAM base + 2 MiB */
+    .quad   __image_size            /* image_size, .bss included */
+    .quad   0xA                     /* flags: little-endian, 4 KiB pages, anywhere */
+    .quad   0, 0, 0
+    .ascii  "ARM\x64"              /* magic */
+    .long   0
+0:  mov     x19, x0                 /* boot argument: DTB address or 0 */
     msr     daifset, #0xf
     msr     spsel, #1               /* run on SP_ELx, as exceptions do */
     mrs     x1, CurrentEL
@@ -51,3 +63,22 @@ _start:
     bl      rumkv_main
 5:  wfi
     b       5b
+
+/*
+ * A secondary CPU, started by PSCI CPU_ON (Hypervisor/aarch64/VCPU.swift,
+ * startSecondary) at EL2 with x0 = the context id: the top of the stack the
+ * core allocated for it. It calls rumkv_secondary_main(MPIDR_EL1).
+ */
+    .globl rumkv_secondary_start
+rumkv_secondary_start:
+    msr     daifset, #0xf
+    msr     spsel, #1
+    adrp    x2, rumkv_vectors_el2
+    add     x2, x2, :lo12:rumkv_vectors_el2
+    msr     vbar_el2, x2
+    isb
+    mov     sp, x0
+    mrs     x0, mpidr_el1
+    bl      rumkv_secondary_main
+6:  wfi
+    b       6b

@@ -9,7 +9,9 @@
  * entry pushes an a64_trap_frame (Boot/include/aarch64/trapframe.h) with all
  * general registers, ELR, SPSR, ESR, FAR and its slot number, calls
  * rumkv_trap(frame) in Swift and, if that returns, restores the (possibly
- * modified) frame and returns with eret.
+ * modified) frame and returns with eret. In the EL2 table the lower-EL
+ * slots (8-15) are guest exits instead: they push the guest's x0/x1 and go
+ * to rumkv_guest_exit (switch.S) with the slot number.
  */
 #include "trapframe.h"
 
@@ -19,6 +21,13 @@
     stp     x0, x1, [sp, #0]
     mov     x0, #\slot
     b       trap_common_\el
+.endm
+
+.macro VGUEST slot
+    .balign 0x80
+    stp     x0, x1, [sp, #-16]!
+    mov     x0, #\slot
+    b       rumkv_guest_exit
 .endm
 
 .macro VTABLE el
@@ -33,14 +42,15 @@ rumkv_vectors_\el:
     VENTRY  \el, 5
     VENTRY  \el, 6
     VENTRY  \el, 7
-    VENTRY  \el, 8
-    VENTRY  \el, 9
-    VENTRY  \el, 10
-    VENTRY  \el, 11
-    VENTRY  \el, 12
-    VENTRY  \el, 13
-    VENTRY  \el, 14
-    VENTRY  \el, 15
+.ifc \el, el2
+    .irp slot, 8, 9, 10, 11, 12, 13, 14, 15
+    VGUEST  \slot
+    .endr
+.else
+    .irp slot, 8, 9, 10, 11, 12, 13, 14, 15
+    VENTRY  \el, \slot
+    .endr
+.endif
 .endm
 
 /* x0 = slot, x0/x1 already saved at the frame's start. */

@@ -1,8 +1,9 @@
 // Port (aarch64): Rumpk on an Arm CPU at EL1, under Rumkv at EL2.
 //
-// Hypercalls are HVC #0 with x0 = the function number and x1..x3 the
-// arguments (Shared/include/rumabi.h); Rumkv answers in the core's SBI terms,
-// x0 = error (RUM_HC_OK or a negative RUM_HC_ERR_*) and x1 = value. The MMU
+// Hypercalls are HVC #0 with x0 = an SMCCC vendor-hypervisor function id,
+// RUM_SMCCC_HV_BASE | RUM_HC_*, and x1..x3 the arguments
+// (Shared/include/rumabi.h); Rumkv answers x0 = error (RUM_HC_OK or a
+// negative RUM_HC_ERR_*) and x1 = value. The MMU
 // is off, so a buffer's address is its guest-physical address. Time is the
 // virtual counter; sleeping arms the EL1 virtual timer and waits in wfi with
 // IRQs masked in PSTATE (wfi still wakes on the pending timer, no handler
@@ -16,13 +17,16 @@ public enum GuestAArch64: GuestPort {
     public static var name: StaticString { "aarch64" }
     public static var nplArch: UInt8 { UInt8(RUM_NPL_ARCH_ARM64) }
 
+    /// The SMCCC function id of Rumkv hypercall `n`.
+    static func call(_ n: UInt32) -> UInt64 { UInt64(RUM_SMCCC_HV_BASE | n) }
+
     public static func consoleWrite(_ bytes: UnsafeRawBufferPointer) {
         guard let start = bytes.baseAddress, bytes.count > 0 else { return }
-        _ = a64_hvc_call(UInt64(Hypercall.consoleWrite), UInt64(UInt(bitPattern: start)), UInt64(bytes.count), 0)
+        _ = a64_hvc_call(call(Hypercall.consoleWrite), UInt64(UInt(bitPattern: start)), UInt64(bytes.count), 0)
     }
 
     public static func exit(_ code: UInt64) -> Never {
-        _ = a64_hvc_call(UInt64(Hypercall.exit), code, 0, 0)
+        _ = a64_hvc_call(call(Hypercall.exit), code, 0, 0)
         waitForever()
     }
 
@@ -54,7 +58,7 @@ extension GuestAArch64 {
     public static func write32(_ address: UInt64, _ value: UInt32) { a64_mmio_write32(address, value) }
     public static func ioBarrier() { a64_dsb() }
     public static func doorbell(_ n: UInt64) -> Int64 {
-        Int64(bitPattern: a64_hvc_call(UInt64(Hypercall.doorbell), n, 0, 0).x0)
+        Int64(bitPattern: a64_hvc_call(call(Hypercall.doorbell), n, 0, 0).x0)
     }
     public static func enableInterrupts(devices: Bool, doorbells: Bool) -> Bool { false }
     /// No interrupt controller driver yet on this port: devices are polled.
@@ -80,14 +84,14 @@ extension GuestAArch64: HostilePort {
 
     /// RUM_HC_CONSOLE_WRITE(gpa, len).
     public static func consoleWriteRaw(address: UInt64, length: UInt64) -> Int64 {
-        Int64(bitPattern: a64_hvc_call(UInt64(Hypercall.consoleWrite), address, length, 0).x0)
+        Int64(bitPattern: a64_hvc_call(call(Hypercall.consoleWrite), address, length, 0).x0)
     }
 
     /// The PMU is not given to guests yet: benchmarks run on riscv64.
     public static func instructionsRetired() -> UInt64 { 0 }
-    public static func nullCall() { _ = a64_hvc_call(UInt64(Hypercall.version), 0, 0, 0) }
+    public static func nullCall() { _ = a64_hvc_call(call(Hypercall.version), 0, 0, 0) }
     public static func rumkvCall(_ fid: UInt32, _ a0: UInt64, _ a1: UInt64) -> Int64 {
-        Int64(bitPattern: a64_hvc_call(UInt64(fid), a0, a1, 0).x0)
+        Int64(bitPattern: a64_hvc_call(call(fid), a0, a1, 0).x0)
     }
 
     public static func illegalInstruction() { a64_udf() }

@@ -13,12 +13,29 @@ public enum ConsoleService<A: GuestHosting> {
     /// Ctrl-], as in telnet and virsh console.
     public static var escapeByte: UInt8 { 0x1D }
 
-    /// Handles every byte waiting on the UART.
-    static func poll() {
+    /// Handles every byte waiting on the UART. Inside a guest's slice
+    /// (`inSlice`, CPU 0 between exits with a vCPU loaded) a line end for the
+    /// shell is not handled but kept, and true is returned: the command may
+    /// wait for the guest's vCPUs to leave their CPUs, this one included, so
+    /// the caller ends the slice and the scheduler loop runs it.
+    @discardableResult
+    static func poll(inSlice: Bool = false) -> Bool {
         let m = M.shared
         var budget = 16
+        if !inSlice && m.pointee.heldLineEnd != 0 {
+            let b = UInt8(truncatingIfNeeded: m.pointee.heldLineEnd)
+            m.pointee.heldLineEnd = 0
+            if m.pointee.attached < 0 {
+                Shell<A>.feed(b, &m.pointee.editor, m.pointee.platform, extra: { GuestCommands<A>.run($0) },
+                              promptAfter: { M.shared.pointee.attached < 0 })
+            }
+        }
         while budget > 0, let b = A.consoleRead() {
             budget -= 1
+            if inSlice && m.pointee.attached < 0 && (b == 13 || b == 10) {
+                m.pointee.heldLineEnd = 0x100 | UInt16(b)
+                return true
+            }
             if m.pointee.attached >= 0 {
                 if b == escapeByte {
                     m.pointee.attached = -1
@@ -34,6 +51,7 @@ public enum ConsoleService<A: GuestHosting> {
             Shell<A>.feed(b, &m.pointee.editor, m.pointee.platform, extra: { GuestCommands<A>.run($0) },
                           promptAfter: { M.shared.pointee.attached < 0 })
         }
+        return false
     }
 
     /// A byte of guest output. Caller holds the lock.

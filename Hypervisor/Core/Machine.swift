@@ -62,6 +62,9 @@ public struct Machine<A: GuestHosting>: ~Copyable {
     /// CPUs reserved by pinned guests (bit n = CPU n).
     public var pinnedCPUs: UInt64 = 0
     public var attached = -1
+    /// A line end the console read while CPU 0 was inside a guest's slice, kept
+    /// for the scheduler loop (0x100 | byte), or 0 (ConsoleService.poll).
+    public var heldLineEnd: UInt16 = 0
     public var editor = LineEditor<Shell<A>.Echo>()
     public var bundle: BundleView
     public var devices: InlineArray<8, DeviceRecord> = .init(repeating: DeviceRecord())

@@ -128,7 +128,15 @@ public enum Scheduler<A: GuestHosting> {
                 return
             }
             BigLock.release()
-            if c == 0 { ConsoleService<A>.poll() }
+            // A console command may wait for this very vCPU to leave: end the slice first.
+            if c == 0 && ConsoleService<A>.poll(inSlice: true) {
+                BigLock.acquire()
+                A.vcpuPut(regs, vm)
+                m.pointee.vcpus[k].runningOn = -1
+                m.pointee.settle(g)
+                BigLock.release()
+                return
+            }
         }
     }
 }

@@ -44,6 +44,8 @@ enum PSCI {
 
     /// SYSTEM_OFF, PSCI 0.2+ function id (SMC32 fast call).
     static let systemOff: UInt64 = 0x8400_0008
+    /// CPU_ON, SMC64: (target MPIDR, entry point, context id in x0 at entry).
+    static let cpuOn: UInt64 = 0xC400_0003
 
     /// Chosen by Boot: from /psci "method", else by the EL we run at.
     nonisolated(unsafe) static var conduit: Conduit = .smc

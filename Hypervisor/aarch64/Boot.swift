@@ -7,6 +7,7 @@
 
 import ArchShims
 import RumkvCore
+import RumABI
 
 @_cdecl("rumkv_main")
 func rumkvMain(_ bootArgument: UInt64) -> Never {
@@ -38,15 +39,40 @@ func rumkvMain(_ bootArgument: UInt64) -> Never {
     guard platform.memory.ramCount > 0 else { H.refuse("the device tree describes no memory") }
     guard platform.cpuCount > 0 else { H.refuse("the device tree describes no CPUs") }
 
-    switch Virtualization.check(dt) {
-    case .failure(let box): H.refuse(box.failure.reason)
-    case .success(let vmidBits):
+    do throws(Virtualization.Failure) {
+        let vmidBits = try Virtualization.check(dt)
         platform.virtualization = "EL2"
         platform.virtualizationDetail = "stage-2 via VTTBR_EL2, GICv3"
         platform.detailLabel = "VMID bits"
         platform.detailValue = vmidBits
+    } catch {
+        H.refuse(error.reason)
     }
-    H.start(platform)
+    let bundleRange = initrd(dt)
+    if let b = bundleRange { platform.memory.reserve(b, .bootModule) }
+    var bootCPU = 0
+    for i in 0..<min(platform.cpuCount, Platform.cpuIDCapacity) where platform.cpuIDs[i] == platform.bootCPU { bootCPU = i }
+    AArch64.cpuCount = min(platform.cpuCount, 8)
+    for i in 0..<AArch64.cpuCount { AArch64.cpuIDs[i] = platform.cpuIDs[i] }
+    a64_write_tpidr_el2(UInt64(bootCPU))
+    guard let b = bundleRange else { H.start(platform) }
+    let bundle: BundleView
+    do { bundle = try BundleView(base: b.base, size: b.size, maxVCPUs: 8,
+                                 maxTotalVCPUs: Int(RUM_BUNDLE_MAX_VCPUS)) } catch { H.refuse(error.reason) }
+    guard GIC.discover(dt) else { H.refuse("the device tree's GICv3 has no distributor and redistributor regions") }
+    GIC.initDistributor()
+    AArch64.prepareCPU(bootCPU)
+    H.startWithGuests(platform, bundle: bundle, bootCPU: bootCPU)
+}
+
+/// The initrd (the boot bundle) QEMU loaded for a Linux-protocol image
+/// (/chosen linux,initrd-start/end), if any.
+func initrd(_ dt: DeviceTree) -> PhysicalRange? {
+    guard let s = DeviceTreePlatform.findProperty(dt, node: "chosen", depth: 1, "linux,initrd-start"),
+          let e = DeviceTreePlatform.findProperty(dt, node: "chosen", depth: 1, "linux,initrd-end"),
+          let start = s.number(at: 0, cells: UInt32(s.length / 4)),
+          let end = e.number(at: 0, cells: UInt32(e.length / 4)), end > start else { return nil }
+    return PhysicalRange(base: start, size: end - start)
 }
 
 /// MPIDR_EL1 Aff3 [39:32] and Aff2..Aff0 [23:0]: what a /cpus/cpu `reg` holds

@@ -18,7 +18,7 @@ enum Virtualization {
     /// The exception level we run at, CurrentEL bits [3:2].
     static func currentEL() -> UInt64 { (a64_read_currentel() >> 2) & 3 }
 
-    enum Failure {
+    enum Failure: Error {
         case atEL0
         case atEL1
         case atEL3
@@ -36,25 +36,19 @@ enum Virtualization {
         }
     }
 
-    struct FailureBox: Error { let failure: Failure; init(_ f: Failure) { failure = f } }
-
     /// Checks EL2 and the GIC; on success puts HCR_EL2 in a known state and
     /// returns the number of VMID bits.
-    static func check(_ dt: DeviceTree) -> Result<UInt64, FailureBox> {
+    static func check(_ dt: DeviceTree) throws(Failure) -> UInt64 {
         switch currentEL() {
         case 2: break
-        case 1: return .failure(FailureBox(.atEL1))
-        case 3: return .failure(FailureBox(.atEL3))
-        default: return .failure(FailureBox(.atEL0))
+        case 1: throw .atEL1
+        case 3: throw .atEL3
+        default: throw .atEL0
         }
-        guard DeviceTreePlatform.findDevice(dt, compatible: "arm,gic-v3") != nil else {
-            return .failure(FailureBox(.noGICv3InDeviceTree))
-        }
-        guard (a64_read_id_aa64pfr0() >> 24) & 0xF != 0 else {
-            return .failure(FailureBox(.noGICv3SystemRegisters))
-        }
+        guard DeviceTreePlatform.findDevice(dt, compatible: "arm,gic-v3") != nil else { throw .noGICv3InDeviceTree }
+        guard (a64_read_id_aa64pfr0() >> 24) & 0xF != 0 else { throw .noGICv3SystemRegisters }
         a64_write_hcr_el2(hcrRW)
-        return .success(vmidBits(a64_read_id_aa64mmfr1()))
+        return vmidBits(a64_read_id_aa64mmfr1())
     }
 
     /// VMIDBits [7:4]: 0b0000 is 8 bits, 0b0010 is 16 bits; others are reserved.

@@ -144,18 +144,23 @@ typedef struct rum_npl_header {
 
 /* ------------------------------------------------------------------------ */
 /* Hypercalls. On riscv64 they are SBI calls to extension RUM_SBI_EXT_ID    */
-/* (a7 = EID, a6 = FID); on aarch64 HVC #0 (x0 = FID); on x86_64 VMCALL     */
+/* (a7 = EID, a6 = FID); on aarch64 HVC #0 (x0 = SMCCC id); on x86 VMCALL */
 /* (rax = FID). Arguments in a0-a2 / x1-x3 / rdi,rsi,rdx.                   */
 /* ------------------------------------------------------------------------ */
 
 #define RUM_HC_ABI_VERSION      1u
 #define RUM_SBI_EXT_ID          0x0A52554Du   /* firmware range, "RUM" */
+/* aarch64: x0 = RUM_SMCCC_HV_BASE | RUM_HC_*: an SMC64 fast call to owner 6,  */
+/* "vendor specific hypervisor service" (Arm DEN 0028, SMCCC 6.2). Results:  */
+/* x0 = RUM_HC_OK or RUM_HC_ERR_*, x1 = value. Other ids are PSCI/SMCCC.    */
+#define RUM_SMCCC_HV_BASE       0xC6000000u
 
 #define RUM_HC_VERSION          0u   /* returns RUM_HC_ABI_VERSION */
 #define RUM_HC_CONSOLE_WRITE    1u   /* (gpa, len) -> bytes written */
 #define RUM_HC_YIELD            2u   /* give up the rest of the time slice */
 #define RUM_HC_DOORBELL         3u   /* (doorbell) raise the peer's channel interrupt */
 #define RUM_HC_EXIT             4u   /* (code) the guest stops itself */
+#define RUM_HC_CONSOLE_READ     5u   /* (gpa, len) -> bytes of typed input read (aarch64; riscv64 uses SBI DBCN) */
 
 #define RUM_HC_OK               0
 #define RUM_HC_ERR_UNSUPPORTED  (-2)

@@ -1,7 +1,10 @@
 // RISCV64GuestTests: several isolated Rumpk guests under Rumkv on QEMU riscv64.
 //
 // Each test boots the real hypervisor and guest images with a partition
-// config and checks what the console prints and what the guests do.
+// config and checks what the console prints and what the guests do. The
+// scenarios that read the same on every architecture are functions of the
+// architecture, run for riscv64 and (testAArch64...) for aarch64; the other
+// aarch64 scenarios are in AArch64GuestTests.
 
 import Foundation
 import XCTest
@@ -167,8 +170,12 @@ final class RISCV64GuestTests: XCTestCase {
     }
 
     /// restart = "never": a crashed guest stays crashed with its fault recorded.
-    func testNeverRestartPolicyKeepsTheGuestDown() throws {
-        let (s, _) = try ConsoleSession.bootGuests("never", smp: 1)
+    func testNeverRestartPolicyKeepsTheGuestDown() throws { try neverRestart(.riscv64) }
+    /// The same on aarch64.
+    func testAArch64NeverRestartPolicyKeepsTheGuestDown() throws { try neverRestart(.aarch64) }
+
+    func neverRestart(_ arch: Arch) throws {
+        let (s, _) = try ConsoleSession.bootGuests("never", arch: arch, smp: 1)
         defer { s.terminate() }
         let row = try s.waitFor("once") { $0.state == "crashed" }
         XCTAssertEqual(row.restarts, 0)
@@ -195,8 +202,12 @@ final class RISCV64GuestTests: XCTestCase {
     }
 
     /// A pinned guest owns its hart; the others share the remaining one.
-    func testPinnedPartition() throws {
-        let (s, _) = try ConsoleSession.bootGuests("pinned")
+    func testPinnedPartition() throws { try pinnedPartition(.riscv64) }
+    /// The same on aarch64 (CPU 1 owned by rt).
+    func testAArch64PinnedPartition() throws { try pinnedPartition(.aarch64) }
+
+    func pinnedPartition(_ arch: Arch) throws {
+        let (s, _) = try ConsoleSession.bootGuests("pinned", arch: arch)
         defer { s.terminate() }
         let rows = ConsoleParser.guests(try s.command("list"))
         XCTAssertEqual(rows.first { $0.name == "rt" }?.cpus, "1*")
@@ -217,16 +228,20 @@ final class RISCV64GuestTests: XCTestCase {
     }
 
     /// `rumkv ctl` drives the console over a socket, with JSON output.
-    func testControlSocket() throws {
-        try requireEmulator(.riscv64)
-        let images = try TestImages.images(.riscv64)
+    func testControlSocket() throws { try controlSocket(.riscv64) }
+    /// The same on aarch64.
+    func testAArch64ControlSocket() throws { try controlSocket(.aarch64) }
+
+    func controlSocket(_ arch: Arch) throws {
+        try requireEmulator(arch)
+        let images = try TestImages.images(arch)
         var o = EmulatorOptions()
         let sock = NSTemporaryDirectory() + "rumkv-test-\(getpid()).sock"
         o.consoleSocket = sock
-        o.bundle = try Builder(root: TestImages.root).bundle(config: TestConfigs.url("verbose-three"), images: images, arch: .riscv64)
+        o.bundle = try Builder(root: TestImages.root).bundle(config: try TestConfigs.url("verbose-three", arch: arch), images: images, arch: arch)
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: try Emulator.locate(.riscv64))
-        p.arguments = Emulator.qemuArguments(.riscv64, images, o, interactive: false)
+        p.executableURL = URL(fileURLWithPath: try Emulator.locate(arch))
+        p.arguments = Emulator.qemuArguments(arch, images, o, interactive: false)
         p.standardOutput = FileHandle.nullDevice
         try p.run()
         defer { if p.isRunning { p.terminate() }; try? FileManager.default.removeItem(atPath: sock) }
@@ -241,10 +256,14 @@ final class RISCV64GuestTests: XCTestCase {
     }
 
     /// A tampered image and an unsigned one are refused; the other guests run.
-    func testTamperedAndUnsignedImagesAreRefused() throws {
-        try requireEmulator(.riscv64)
-        let images = try TestImages.images(.riscv64)
-        let bundleURL = try Builder(root: TestImages.root).bundle(config: TestConfigs.url("verbose-three"), images: images, arch: .riscv64)
+    func testTamperedAndUnsignedImagesAreRefused() throws { try tamperedImages(.riscv64) }
+    /// The same on aarch64.
+    func testAArch64TamperedAndUnsignedImagesAreRefused() throws { try tamperedImages(.aarch64) }
+
+    func tamperedImages(_ arch: Arch) throws {
+        try requireEmulator(arch)
+        let images = try TestImages.images(arch)
+        let bundleURL = try Builder(root: TestImages.root).bundle(config: try TestConfigs.url("verbose-three", arch: arch), images: images, arch: arch)
         var data = try Data(contentsOf: bundleURL)
         let (_, guests) = try BundleWriter.parse(data)
         let beta = Int(guests[1].image_offset), gamma = Int(guests[2].image_offset)
@@ -254,7 +273,7 @@ final class RISCV64GuestTests: XCTestCase {
         try data.write(to: tampered)
         var o = EmulatorOptions()
         o.bundle = tampered
-        let s = try ConsoleSession.boot(.riscv64, images, options: o)
+        let s = try ConsoleSession.boot(arch, images, options: o)
         defer { s.terminate() }
         let boot = try s.expect("rumkv> ", timeout: 60)
         XCTAssertTrue(boot.contains("alpha: started"), boot)
@@ -309,8 +328,12 @@ final class RISCV64GuestTests: XCTestCase {
     }
 
     /// Typed input reaches the attached guest, and Ctrl-] gives the console back.
-    func testTypedInputReachesTheAttachedGuest() throws {
-        let (s, _) = try ConsoleSession.bootGuests("echo")
+    func testTypedInputReachesTheAttachedGuest() throws { try typedInput(.riscv64) }
+    /// The same on aarch64 (RUM_HC_CONSOLE_READ over HVC).
+    func testAArch64TypedInputReachesTheAttachedGuest() throws { try typedInput(.aarch64) }
+
+    func typedInput(_ arch: Arch) throws {
+        let (s, _) = try ConsoleSession.bootGuests("echo", arch: arch)
         defer { s.terminate() }
         s.send("console echoer\r")
         try s.expect("echo: ready", timeout: 20)

@@ -198,3 +198,43 @@ final class SchedulerTests: MachineTestCase {
         XCTAssertEqual(m.pointee.consoles[0].popInput(), 0x69)
     }
 }
+
+extension SchedulerTests {
+    /// A command typed while hart 0 runs a guest's slice may wait for that
+    /// guest's vCPUs to leave (restart, stop, pause): the line end is kept, the
+    /// slice ends, and the scheduler loop's poll runs the command with the vCPU
+    /// already off the CPU, so it settles at once instead of timing out.
+    func testACommandLineEndsHart0sSliceBeforeItRuns() throws {
+        try boot(guest("a"), harts: 1)
+        create(0)
+        H.console = []
+        H.consoleInput = Array("restart a\r".utf8)
+        H.queue(0, .putchar(0x41), .putchar(0x42), .putchar(0x43))
+        XCTAssertEqual(m.pointee.pick(0, now: H.now), 0)
+        S.runSlice(0, cpu: 0, until: H.now + S.sliceTicks)
+        XCTAssertEqual(m.pointee.vcpus[0].runningOn, -1, "the slice ended for the command")
+        XCTAssertEqual(H.script[0]?.count, 2, "after the first exit")
+        XCTAssertEqual(H.consoleInput, [])
+        XCTAssertFalse(String(decoding: H.console, as: UTF8.self).contains("restarted"), "not run inside the slice")
+        ConsoleService<FakeGuestHost>.poll()
+        let out = String(decoding: H.console, as: UTF8.self)
+        XCTAssertTrue(out.contains("a: restarted"), out)
+        XCTAssertEqual(m.pointee.guests[0].restarts, 1)
+        XCTAssertEqual(m.pointee.heldLineEnd, 0)
+    }
+
+    /// Attached to a guest, a line end is guest input and does not end the slice.
+    func testAttachedInputDoesNotEndTheSlice() throws {
+        try boot(guest("a"), harts: 1)
+        create(0)
+        m.pointee.attached = 0
+        H.consoleInput = Array("x\r".utf8)
+        H.queue(0, .putchar(0x41), .putchar(0x42), ticks: 10)
+        _ = m.pointee.pick(0, now: H.now)
+        S.runSlice(0, cpu: 0, until: H.now + S.sliceTicks)
+        XCTAssertEqual(H.script[0]?.count ?? 0, 0, "both exits ran in the slice")
+        XCTAssertEqual(m.pointee.consoles[0].popInput(), 0x78)
+        XCTAssertEqual(m.pointee.consoles[0].popInput(), 13)
+        XCTAssertEqual(m.pointee.heldLineEnd, 0)
+    }
+}

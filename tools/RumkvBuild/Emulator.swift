@@ -64,7 +64,9 @@ public enum Emulator {
         case .x86_64:
             args = ["-machine", "q35", "-cpu", "qemu64"]
         }
-        args += ["-smp", "\(o.smp)", "-m", "\(o.memoryMiB)M", "-kernel", images.hypervisor.path, "-no-reboot"]
+            // aarch64 boots the flat image with its arm64 Image header (PostLink.swift).
+        let kernel = arch == .aarch64 ? (images.bootMedium ?? images.hypervisor) : images.hypervisor
+        args += ["-smp", "\(o.smp)", "-m", "\(o.memoryMiB)M", "-kernel", kernel.path, "-no-reboot"]
         if let b = o.bundle { args += ["-initrd", b.path] }
         if o.icount { args += ["-icount", "shift=0"] }
         if let sock = o.consoleSocket {

@@ -1,6 +1,9 @@
 // PostLink: turning linked ELF images into what an emulator boots.
 //
-// riscv64 and aarch64 boot the hypervisor ELF directly (-kernel). x86_64
+// riscv64 boots the hypervisor ELF directly (-kernel). aarch64 boots the
+// flat rumkv.bin, which starts with an arm64 Image header (Boot/aarch64/
+// entry.S): QEMU loads only a Linux-protocol image's initrd (the boot
+// bundle) and names it in the DTB, which it passes in x0. x86_64
 // boots a GRUB ISO (Bochs has no -kernel, QEMU's multiboot loader refuses
 // ELF64): grub-mkrescue packs GRUB's BIOS (i386-pc) El Torito image with a
 // grub.cfg that loads rumkv.elf through `multiboot2` and one `module2`, with
@@ -12,7 +15,11 @@ import Foundation
 enum PostLink {
     static func bootMedium(_ b: Builder, _ arch: Arch, hypervisor: URL, guest: URL, out: URL) throws -> URL? {
         switch arch {
-        case .riscv64, .aarch64: return nil
+        case .riscv64: return nil
+        case .aarch64:
+            let bin = out.appendingPathComponent("rumkv.bin")
+            try run(b.toolchain.tool("llvm-objcopy"), ["-O", "binary", hypervisor.path, bin.path], verbose: b.verbose)
+            return bin
         case .x86_64: return try x86ISO(b, hypervisor: hypervisor, guest: guest, out: out)
         }
     }

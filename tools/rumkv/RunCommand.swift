@@ -63,9 +63,9 @@ struct RunCommand: ParsableCommand {
             guard FileManager.default.fileExists(atPath: hv.path) else {
                 throw ValidationError("no image at \(hv.path); run without --no-build first")
             }
-            let iso = dir.appendingPathComponent("rumkv.iso")
+            let medium = dir.appendingPathComponent(a == .aarch64 ? "rumkv.bin" : "rumkv.iso")
             images = Images(hypervisor: hv, guest: dir.appendingPathComponent("rumpk.elf"),
-                            bootMedium: FileManager.default.fileExists(atPath: iso.path) ? iso : nil, directory: dir)
+                            bootMedium: FileManager.default.fileExists(atPath: medium.path) ? medium : nil, directory: dir)
         } else {
             images = try builder.build(a, variant: variant)
         }

@@ -55,10 +55,15 @@ static inline void a64_dsb(void) { __asm__ volatile("dsb sy" ::: "memory"); }
 /* BRK #0x52 ('R'): the test build's deliberate trap; ESR.ISS carries 0x52. */
 static inline void a64_brk_test(void) { __asm__ volatile("brk #0x52" ::: "memory"); }
 
-/* MMIO. With the MMU off every data access is Device-nGnRnE, so these are
- * single, ordered, non-merged accesses as PL011 registers need. */
-static inline uint32_t a64_mmio_read32(uint64_t addr) { return *(volatile uint32_t *)addr; }
-static inline void a64_mmio_write32(uint64_t addr, uint32_t v) { *(volatile uint32_t *)addr = v; }
+/* MMIO. With the MMU off every data access is Device-nGnRnE; inline asm keeps
+ * each access a single ldr/str (never a pair or writeback form, which give
+ * ISV = 0 when trapped: ports.md). */
+static inline uint32_t a64_mmio_read32(uint64_t addr) {
+    uint32_t v; __asm__ volatile("ldr %w0, [%1]" : "=r"(v) : "r"(addr) : "memory"); return v;
+}
+static inline void a64_mmio_write32(uint64_t addr, uint32_t v) {
+    __asm__ volatile("str %w0, [%1]" :: "r"(v), "r"(addr) : "memory");
+}
 static inline uint8_t a64_mmio_read8(uint64_t addr) { return *(volatile uint8_t *)addr; }
 static inline void a64_mmio_write8(uint64_t addr, uint8_t v) { *(volatile uint8_t *)addr = v; }
 
@@ -115,10 +120,102 @@ static inline void a64_write_cntv_ctl(uint64_t v) { A64_MSR(CNTV_CTL_EL0, v); }
 static inline void a64_write_vbar_el1(uint64_t v) { A64_MSR(VBAR_EL1, v); }
 /* A permanently undefined instruction (UDF #0): an "unknown reason" exception. */
 static inline void a64_udf(void) { __asm__ volatile("udf #0" ::: "memory"); }
-static inline uint64_t a64_mmio_read64(uint64_t addr) { return *(volatile uint64_t *)addr; }
-static inline void a64_mmio_write64(uint64_t addr, uint64_t v) { *(volatile uint64_t *)addr = v; }
+static inline uint64_t a64_mmio_read64(uint64_t addr) {
+    uint64_t v; __asm__ volatile("ldr %0, [%1]" : "=r"(v) : "r"(addr) : "memory"); return v;
+}
+static inline void a64_mmio_write64(uint64_t addr, uint64_t v) {
+    __asm__ volatile("str %0, [%1]" :: "r"(v), "r"(addr) : "memory");
+}
 
 /* The guest's EL1 vector table (Guest/aarch64/entry.S). */
 extern char rumpk_vectors[];
 static inline uint64_t a64_guest_vectors(void) { return (uint64_t)rumpk_vectors; }
+/* ---- Hosting guests (Hypervisor/aarch64) ---- */
+#include "vcpu.h"
+
+/* Writes without their own isb, for register files restored in a row: the
+ * caller ends the row with a64_isb(). */
+#define A64_MSR_NOSYNC(reg, val) __asm__ volatile("msr " #reg ", %0" :: "r"((uint64_t)(val)) : "memory")
+#define A64_RW(name, reg) \
+    static inline uint64_t a64_read_##name(void) { return A64_MRS(reg); } \
+    static inline void a64_write_##name(uint64_t v) { A64_MSR_NOSYNC(reg, v); }
+
+/* EL1 context of the running guest (E2H = 0: from EL2 these are the guest's). */
+A64_RW(sp_el0, SP_EL0)
+A64_RW(sp_el1, SP_EL1)
+A64_RW(elr_el1, ELR_EL1)
+A64_RW(spsr_el1, SPSR_EL1)
+A64_RW(sctlr_el1, SCTLR_EL1)
+A64_RW(ttbr0_el1, TTBR0_EL1)
+A64_RW(ttbr1_el1, TTBR1_EL1)
+A64_RW(tcr_el1, TCR_EL1)
+A64_RW(mair_el1, MAIR_EL1)
+A64_RW(amair_el1, AMAIR_EL1)
+static inline uint64_t a64_read_vbar_el1(void) { return A64_MRS(VBAR_EL1); }  /* write: a64_write_vbar_el1 above */
+A64_RW(contextidr_el1, CONTEXTIDR_EL1)
+A64_RW(tpidr_el0, TPIDR_EL0)
+A64_RW(tpidrro_el0, TPIDRRO_EL0)
+A64_RW(tpidr_el1, TPIDR_EL1)
+A64_RW(esr_el1, ESR_EL1)
+A64_RW(far_el1, FAR_EL1)
+A64_RW(afsr0_el1, AFSR0_EL1)
+A64_RW(afsr1_el1, AFSR1_EL1)
+A64_RW(par_el1, PAR_EL1)
+A64_RW(cpacr_el1, CPACR_EL1)
+A64_RW(cntkctl_el1, CNTKCTL_EL1)
+A64_RW(csselr_el1, CSSELR_EL1)
+A64_RW(mdscr_el1, MDSCR_EL1)
+A64_RW(cntv_ctl_el0, CNTV_CTL_EL0)
+A64_RW(cntv_cval_el0, CNTV_CVAL_EL0)
+
+/* EL2 configuration for guests (Arm ARM D17: HCR_EL2, VTCR_EL2, VMPIDR_EL2, CNTHCTL_EL2). */
+A64_RW(vmpidr_el2, VMPIDR_EL2)
+A64_RW(vpidr_el2, VPIDR_EL2)
+A64_RW(tpidr_el2, TPIDR_EL2)
+A64_RW(cnthctl_el2, CNTHCTL_EL2)
+A64_RW(cntvoff_el2, CNTVOFF_EL2)
+A64_RW(cnthp_ctl_el2, CNTHP_CTL_EL2)
+A64_RW(cnthp_cval_el2, CNTHP_CVAL_EL2)
+A64_RW(cptr_el2, CPTR_EL2)
+A64_RW(mdcr_el2, MDCR_EL2)
+A64_RW(sctlr_el2, SCTLR_EL2)
+
+/* GICv3 CPU interface (GIC spec IHI 0069, 12.2): physical at EL2, list registers. */
+A64_RW(icc_iar1, S3_0_C12_C12_0)
+A64_RW(icc_eoir1, S3_0_C12_C12_1)
+A64_RW(icc_hppir1, S3_0_C12_C12_2)
+A64_RW(icc_ctlr_el1, S3_0_C12_C12_4)
+A64_RW(icc_igrpen1, S3_0_C12_C12_7)
+A64_RW(icc_dir, S3_0_C12_C11_1)
+A64_RW(icc_sgi1r, S3_0_C12_C11_5)
+A64_RW(icc_pmr, S3_0_C4_C6_0)
+A64_RW(icc_bpr1, S3_0_C12_C12_3)
+A64_RW(icc_sre_el1, S3_0_C12_C12_5)
+A64_RW(icc_sre_el2, S3_4_C12_C9_5)
+A64_RW(ich_ap1r0, S3_4_C12_C9_0)
+A64_RW(ich_hcr, S3_4_C12_C11_0)
+A64_RW(ich_vtr, S3_4_C12_C11_1)
+A64_RW(ich_misr, S3_4_C12_C11_2)
+A64_RW(ich_elrsr, S3_4_C12_C11_5)
+A64_RW(ich_vmcr, S3_4_C12_C11_7)
+A64_RW(ich_lr0, S3_4_C12_C12_0)
+A64_RW(ich_lr1, S3_4_C12_C12_1)
+A64_RW(ich_lr2, S3_4_C12_C12_2)
+A64_RW(ich_lr3, S3_4_C12_C12_3)
+
+/* Stage-2 TLB maintenance: every VMID's EL1 entries, inner shareable. */
+static inline void a64_tlbi_alle1is(void) {
+    __asm__ volatile("dsb ishst\n\ttlbi alle1is\n\tdsb ish\n\tisb" ::: "memory");
+}
+/* x0/x1 etc. of an SMCCC call to firmware with an entry point (PSCI CPU_ON). */
+static inline uint64_t a64_secondary_entry(void) { return (uint64_t)rumkv_secondary_start; }
+
+/* Atomics on the vCPU's inject word (raised from any CPU). */
+static inline void a64_atomic_or64(uint64_t *p, uint64_t v) { __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST); }
+static inline uint64_t a64_atomic_swap64(uint64_t *p, uint64_t v) { return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST); }
+static inline uint64_t a64_atomic_load64(uint64_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+
+/* Guest interrupt mask (PSTATE.I). */
+static inline void a64_irq_enable(void) { __asm__ volatile("msr daifclr, #2" ::: "memory"); }
+static inline void a64_irq_disable(void) { __asm__ volatile("msr daifset, #2" ::: "memory"); }
 #endif

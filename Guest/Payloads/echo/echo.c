@@ -2,9 +2,10 @@
  * echo: a payload that reads what a person types at its guest's console.
  *
  * While `console <guest>` is attached, Rumkv queues typed bytes for the
- * guest; this payload reads them with SBI DBCN read (riscv64), collects a
- * line and answers it in upper case ("echo: HELLO"), until a line "quit".
- * It shows the input half of the virtual console end to end. riscv64 only.
+ * guest; this payload reads them with SBI DBCN read (riscv64) or Rumkv's
+ * RUM_HC_CONSOLE_READ over HVC (aarch64), collects a line and answers it in
+ * upper case ("echo: HELLO"), until a line "quit". It shows the input half of
+ * the virtual console end to end.
  */
 #include <stdint.h>
 #include "rumpk.h"
@@ -16,6 +17,17 @@ static int64_t dbcn_read(void *buf, uint64_t len) {
     __asm__ volatile("ecall" : "+r"(a0), "+r"(a1) : "r"(a2), "r"(a6), "r"(a7) : "memory");
     return (int64_t)a0 == 0 ? (int64_t)a1 : (int64_t)a0;     /* bytes read, or the SBI error */
 }
+#elif defined(__aarch64__)
+static int64_t dbcn_read(void *buf, uint64_t len) {
+    register uint64_t x0 __asm__("x0") = RUM_SMCCC_HV_BASE | RUM_HC_CONSOLE_READ;
+    register uint64_t x1 __asm__("x1") = (uint64_t)(uintptr_t)buf, x2 __asm__("x2") = len;
+    __asm__ volatile("hvc #0" : "+r"(x0), "+r"(x1), "+r"(x2) ::
+        "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13", "x14", "x15", "x16", "x17", "memory");
+    return (int64_t)x0 == RUM_HC_OK ? (int64_t)x1 : (int64_t)x0;    /* bytes read, or the error */
+}
+#endif
+
+#if defined(__riscv) || defined(__aarch64__)
 
 __attribute__((section(".text.payload_main")))
 int64_t payload_main(const rum_payload_services_t *s) {
@@ -51,7 +63,7 @@ int64_t payload_main(const rum_payload_services_t *s) {
 #else
 __attribute__((section(".text.payload_main")))
 int64_t payload_main(const rum_payload_services_t *s) {
-    static const char msg[] = "echo: console input is read through SBI DBCN, riscv64 only\n";
+    static const char msg[] = "echo: console input is read through SBI DBCN or HVC, riscv64 and aarch64 only\n";
     s->write(msg, sizeof msg - 1);
     return 0;
 }

@@ -7,8 +7,11 @@
  * extension), acknowledges, and stops itself with HSM hart_stop; vCPU 0
  * watches hart_get_status go back to STOPPED and checks the HSM errors for a
  * vCPU that does not exist and for starting one that already runs. Every step
- * prints one line "smp: ..." that the emulator test reads. riscv64 only; the
- * other architectures get a stub that says so.
+ * prints one line "smp: ..." that the emulator test reads. On aarch64 the
+ * same steps use PSCI over HVC (CPU_ON, AFFINITY_INFO, CPU_OFF) and an SGI
+ * written to ICC_SGI1R_EL1, which vCPU 1 polls for through its virtual CPU
+ * interface (ICC_HPPIR1/IAR1/EOIR1) with interrupts masked in PSTATE. x86_64
+ * gets a stub that says so.
  */
 #include <stdint.h>
 #include "rumpk.h"
@@ -121,10 +124,97 @@ int64_t payload_main(const rum_payload_services_t *s) {
     say(w, "smp: done\n");
     return 0;
 }
+#elif defined(__aarch64__)
+/* PSCI 1.1 over HVC #0 (Arm DEN 0022): x0 = function id, result in x0. */
+static int64_t psci(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3) {
+    register uint64_t x0 __asm__("x0") = fid, x1 __asm__("x1") = a1, x2 __asm__("x2") = a2, x3 __asm__("x3") = a3;
+    __asm__ volatile("hvc #0" : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3) ::
+        "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13", "x14", "x15", "x16", "x17", "memory");
+    return (int64_t)x0;
+}
+
+#define PSCI_CPU_OFF        0x84000002ull
+#define PSCI_CPU_ON         0xC4000003ull
+#define PSCI_AFFINITY_INFO  0xC4000004ull
+
+static uint8_t stack1[8192] __attribute__((aligned(16)));
+static volatile uint64_t reported_cpu, got_ipi;
+
+void smp_secondary_main(uint64_t context);
+
+/* vCPU 1's first instruction: x0 = the context id = the top of its stack. */
+__attribute__((naked)) void smp_secondary(void) {
+    __asm__ volatile("mov sp, x0\n b smp_secondary_main");
+}
+
+static void hvc_write(const char *s) {
+    uint64_t n = 0;
+    while (s[n]) n++;
+    register uint64_t x0 __asm__("x0") = RUM_SMCCC_HV_BASE | RUM_HC_CONSOLE_WRITE;
+    register uint64_t x1 __asm__("x1") = (uint64_t)(uintptr_t)s, x2 __asm__("x2") = n;
+    __asm__ volatile("hvc #0" : "+r"(x0), "+r"(x1), "+r"(x2) ::
+        "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13", "x14", "x15", "x16", "x17", "memory");
+}
+
+void smp_secondary_main(uint64_t context) {
+    (void)context;
+    uint64_t mpidr;
+    __asm__ volatile("mrs %0, mpidr_el1" : "=r"(mpidr));
+    hvc_write("smp: vcpu 1 running\n");
+    reported_cpu = (mpidr & 0xFF) + 1;
+    /* Group 1 on, every priority unmasked: a pending SGI becomes visible (and wakes wfi). */
+    __asm__ volatile("msr S3_0_C4_C6_0, %0\n msr S3_0_C12_C12_7, %1\n isb" :: "r"(0xFFull), "r"(1ull));
+    for (;;) {
+        uint64_t id;
+        __asm__ volatile("mrs %0, S3_0_C12_C12_2" : "=r"(id));          /* ICC_HPPIR1_EL1 */
+        if ((id & 0xFFFFFF) < 1020) break;
+        __asm__ volatile("wfi");
+    }
+    uint64_t id;
+    __asm__ volatile("mrs %0, S3_0_C12_C12_0" : "=r"(id));              /* ICC_IAR1_EL1: acknowledge */
+    __asm__ volatile("msr S3_0_C12_C12_1, %0\n isb" :: "r"(id));        /* ICC_EOIR1_EL1 */
+    got_ipi = 1;
+    hvc_write("smp: vcpu 1 got the IPI, stopping\n");
+    psci(PSCI_CPU_OFF, 0, 0, 0);                                         /* does not return */
+    for (;;) __asm__ volatile("wfi");
+}
+
+static int wait_for(volatile uint64_t *flag, const rum_payload_services_t *s) {
+    for (int i = 0; i < 2000 && !*flag; i++) s->sleep(s->timebase_hz / 1000);
+    return *flag != 0;
+}
+
+__attribute__((section(".text.payload_main")))
+int64_t payload_main(const rum_payload_services_t *s) {
+    if (s->magic != RUM_PAYLOAD_SERVICES_MAGIC) return 2;
+    write_fn w = s->write;
+    uint64_t entry = (uint64_t)(uintptr_t)smp_secondary, top = (uint64_t)(uintptr_t)(stack1 + sizeof stack1);
+    say(w, "smp: vcpu 1 status before start "); say_num(w, psci(PSCI_AFFINITY_INFO, 1, 0, 0)); say(w, "\n");
+    say(w, "smp: cpu_on(1) "); say_num(w, psci(PSCI_CPU_ON, 1, entry, top)); say(w, "\n");
+    if (!wait_for(&reported_cpu, s)) { say(w, "smp: FAILED vcpu 1 never ran\n"); return 1; }
+    say(w, "smp: vcpu 1 reported mpidr aff0 "); say_num(w, (int64_t)reported_cpu - 1); say(w, "\n");
+    say(w, "smp: cpu_on(1) again "); say_num(w, psci(PSCI_CPU_ON, 1, entry, top)); say(w, "\n");
+    __asm__ volatile("msr S3_0_C12_C11_5, %0\n isb" :: "r"(1ull << 1));  /* ICC_SGI1R_EL1: SGI 0 to vCPU 1 */
+    say(w, "smp: sgi sent to vcpu 1\n");
+    if (!wait_for(&got_ipi, s)) { say(w, "smp: FAILED vcpu 1 never saw the IPI\n"); return 1; }
+    int64_t status = 0;
+    for (int i = 0; i < 2000; i++) {
+        status = psci(PSCI_AFFINITY_INFO, 1, 0, 0);
+        if (status == 1) break;
+        s->sleep(s->timebase_hz / 1000);
+    }
+    say(w, "smp: vcpu 1 status after cpu_off "); say_num(w, status); say(w, "\n");
+    say(w, "smp: cpu_on(7) "); say_num(w, psci(PSCI_CPU_ON, 7, entry, top)); say(w, "\n");
+    say(w, "smp: cpu_on(1, bad entry) "); say_num(w, psci(PSCI_CPU_ON, 1, 0x1000, 0)); say(w, "\n");
+    say(w, "smp: psci features(cpu_on) "); say_num(w, psci(0x8400000Aull, PSCI_CPU_ON, 0, 0)); say(w, "\n");
+    say(w, "smp: unknown psci call "); say_num(w, psci(0x84000077ull, 0, 0, 0)); say(w, "\n");
+    say(w, "smp: done\n");
+    return 0;
+}
 #else
 __attribute__((section(".text.payload_main")))
 int64_t payload_main(const rum_payload_services_t *s) {
-    say(s->write, "smp: this payload drives SBI HSM and runs on riscv64 only\n");
+    say(s->write, "smp: this payload drives SBI HSM or PSCI and runs on riscv64 and aarch64 only\n");
     return 0;
 }
 #endif

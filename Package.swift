@@ -59,7 +59,7 @@ let package = Package(
                     dependencies: ["RumkvCore", "RumABI", "RumNPL", "RumkvBuild", "CSodium", "CLibFDT", "CTrustedKeysHook", "TestSupport"],
                     path: "Tests/RumkvCoreTests"),
         .testTarget(name: "RumCryptoTests", dependencies: ["RumCrypto", "RumNPL", "CSodium", "TestSupport"], path: "Tests/RumCryptoTests"),
-        .testTarget(name: "EmulatorTests", dependencies: ["RumkvBuild"], path: "Tests/EmulatorTests"),
+        .testTarget(name: "EmulatorTests", dependencies: ["RumkvBuild", "RumABI"], path: "Tests/EmulatorTests"),
         .testTarget(name: "ToolTests", dependencies: ["RumkvBuild", "RumABI", "RumkvCore"], path: "Tests/ToolTests"),
         .testTarget(name: "RumLoaderTests", dependencies: ["RumLoader", "RumCrypto", "RumkvBuild", "RumABI", "CSodium", "TestSupport"], path: "Tests/RumLoaderTests"),
         .testTarget(name: "RISCV64DecoderTests", dependencies: ["RISCV64Decoders", "RumkvCore", "RumABI"], path: "Tests/RISCV64DecoderTests"),

@@ -23,7 +23,7 @@ enum ConsoleBehaviour {
             XCTAssertTrue(help.contains("  \(c) "), "help lists \(c):\n\(help)", file: file, line: line)
         }
         let version = try s.command("version")
-        XCTAssertTrue(version.contains("Rumkv 0.1.0 arch \(arch) abi 2"), version, file: file, line: line)
+        XCTAssertTrue(version.contains("Rumkv 0.1.0 arch \(arch) abi \(abi)"), version, file: file, line: line)
 
         let cpuList = try s.command("cpus")
         XCTAssertTrue(cpuList.contains("cpus: \(cpus) "), cpuList, file: file, line: line)

@@ -66,12 +66,12 @@ final class PassthroughTests: XCTestCase {
         _ = try waitForBacklog(s, "disk", containing: "virtio-blk: read")
         sleep(2)    // the interrupt pass follows; a missing interrupt is reported after a second
         let disk = try s.backlog("disk")
-        XCTAssertTrue(disk.contains("rumpk[disk]: ready (riscv64, abi 2, restarts 0)\n"), disk)
-        XCTAssertEqual(guestLines(disk), ["rumpk[disk]: ready (riscv64, abi 2, restarts 0)",
+        XCTAssertTrue(disk.contains("rumpk[disk]: ready (riscv64, abi \(abi), restarts 0)\n"), disk)
+        XCTAssertEqual(guestLines(disk), ["rumpk[disk]: ready (riscv64, abi \(abi), restarts 0)",
                                           "rumpk[disk]: virtio-blk: read 16 sectors, fnv1a64 \(expected)"],
                        "the first 16 of 24 sectors; nothing else (the interrupt pass agrees silently, and every interrupt came)")
         let tiny = try waitForBacklog(s, "small", containing: "virtio-blk: read")
-        XCTAssertEqual(guestLines(tiny), ["rumpk[small]: ready (riscv64, abi 2, restarts 0)",
+        XCTAssertEqual(guestLines(tiny), ["rumpk[small]: ready (riscv64, abi \(abi), restarts 0)",
                                           "rumpk[small]: virtio-blk: read 3 sectors, fnv1a64 \(Self.hex(Self.fnv1a64(small)))"],
                        "a disk smaller than 16 sectors is read whole, by polling and by interrupt")
         let devices = try s.command("devices")
@@ -130,7 +130,7 @@ final class PassthroughTests: XCTestCase {
         _ = try waitForBacklog(s, "disk", containing: "virtio-blk: read")
         sleep(2)
         let log = try s.backlog("disk")
-        XCTAssertEqual(guestLines(log), ["rumpk[disk]: ready (riscv64, abi 2, restarts 0)",
+        XCTAssertEqual(guestLines(log), ["rumpk[disk]: ready (riscv64, abi \(abi), restarts 0)",
                                          "rumpk[disk]: virtio-blk: read 16 sectors, fnv1a64 \(Self.hex(Self.fnv1a64(disk)))"],
                        "both passes, every interrupt came")
         let devices = try s.command("devices")
@@ -143,7 +143,7 @@ final class PassthroughTests: XCTestCase {
         let (s, _) = try ConsoleSession.bootGuests("passthrough-isolation")
         defer { s.terminate() }
         let entropy = try waitForBacklog(s, "entropy", containing: "virtio-rng:")
-        XCTAssertEqual(guestLines(entropy), ["rumpk[entropy]: ready (riscv64, abi 2, restarts 0)",
+        XCTAssertEqual(guestLines(entropy), ["rumpk[entropy]: ready (riscv64, abi \(abi), restarts 0)",
                                              "rumpk[entropy]: virtio-rng: 64 bytes, not all zero"])
         let intruder = try s.waitFor("intruder", timeout: 30) { $0.state == "crashed" }
         XCTAssertEqual(intruder.restarts, 0)
@@ -199,7 +199,7 @@ final class PassthroughTests: XCTestCase {
             XCTAssertNotNil(down, again)
             if let down, let up { XCTAssertLessThan(down.lowerBound, up.lowerBound, "down, then up:\n\(again)") }
         }
-        let renewed = try waitForBacklog(s, "right", containing: "rumpk[right]: ready (\(arch.rawValue), abi 2, restarts 1)") { log in
+        let renewed = try waitForBacklog(s, "right", containing: "rumpk[right]: ready (\(arch.rawValue), abi \(abi), restarts 1)") { log in
             let now = log.components(separatedBy: "[rumkv: new instance]").last ?? ""
             return now.contains("rumpk[right]: channel 1 ping: sent 1000, received 1000 pongs, in order\n")
                 && now.contains("rumpk[right]: channel 0 pong: answered 1000 pings\n")

@@ -32,12 +32,12 @@ final class RumpkRuntimeTests: XCTestCase {
 
         let quiet = try waitForBacklog(s, "quiet", containing: "hello from payload 'hello' (run 1)\n")
         let lines = guestLines(quiet)
-        XCTAssertEqual(lines, ["rumpk[quiet]: ready (riscv64, abi 2, restarts 0)", "hello from payload 'hello' (run 1)"],
+        XCTAssertEqual(lines, ["rumpk[quiet]: ready (riscv64, abi \(abi), restarts 0)", "hello from payload 'hello' (run 1)"],
                        "silence: the ready line and the payload's own output only")
 
         // A restarted guest gets a fresh store and kernel: the runs count from 1 again.
         XCTAssertEqual(try s.command("restart runner"), "runner: restarted")
-        let again = try waitForBacklog(s, "runner", containing: "rumpk[runner]: ready (riscv64, abi 2, restarts 1)") { log in
+        let again = try waitForBacklog(s, "runner", containing: "rumpk[runner]: ready (riscv64, abi \(abi), restarts 1)") { log in
             occurrences("shell: 2 commands, 2 ran, 0 refused", in: log) == 2
         }
         let after = again.components(separatedBy: "[rumkv: new instance]").last ?? ""
@@ -77,7 +77,7 @@ final class RumpkRuntimeTests: XCTestCase {
         let log = try waitForBacklog(s, "strict", containing: "(run 2)\n")
         let lines = guestLines(log)
         XCTAssertEqual(lines, [
-            "rumpk[strict]: ready (riscv64, abi 2, restarts 0)",
+            "rumpk[strict]: ready (riscv64, abi \(abi), restarts 0)",
             "hello from payload 'hello' (run 1)",
             "rumpk: exec 'bad': bad signature",
             "rumpk: exec 'badelf': segment outside the payload window",

@@ -42,7 +42,10 @@ public enum GuestAArch64: GuestPort {
         a64_write_cntv_ctl(deadline == UInt64.max ? 0 : 1)
     }
 
-    public static func installTrapHandler() { a64_write_vbar_el1(a64_guest_vectors()) }
+    public static func installTrapHandler() {
+        a64_write_vbar_el1(a64_guest_vectors())
+        a64_pmu_cycles_start()                            // instructionsRetired, interrupt stamps
+    }
 }
 
 /// Interrupts through the GICv3 CPU interface, which Rumkv virtualizes
@@ -148,8 +151,8 @@ extension GuestAArch64: HostilePort {
         Int64(bitPattern: a64_hvc_call(call(Hypercall.consoleWrite), address, length, 0).x0)
     }
 
-    /// The PMU is not given to guests yet: benchmarks run on riscv64.
-    public static func instructionsRetired() -> UInt64 { 0 }
+    /// The PMU cycle counter: instructions under QEMU -icount shift=0 (shims.h).
+    public static func instructionsRetired() -> UInt64 { a64_read_pmccntr() }
     public static func nullCall() { _ = a64_hvc_call(call(Hypercall.version), 0, 0, 0) }
 
     public static func illegalInstruction() { a64_udf() }
@@ -172,7 +175,7 @@ func rumpkMain(_ sysTable: UInt64) -> Never {
 /// read first: they time the interrupt's delivery.
 @_cdecl("rumpk_interrupt")
 func rumpkInterrupt() {
-    let stamp = InterruptStamp(ticks: a64_read_cntvct(), instructions: 0)
+    let stamp = InterruptStamp(ticks: a64_read_cntvct(), instructions: a64_read_pmccntr())
     while true {
         let next = UInt32(truncatingIfNeeded: a64_read_icc_hppir1() & 0xFF_FFFF)
         if next >= GuestAArch64.spurious { return }

@@ -10,7 +10,9 @@
 // deactivates it through a hardware list register (ports.md, measured).
 // Interrupts Rumkv takes: SGI 0 (kick from another CPU), PPI 26 (CNTHP, the
 // EL2 slice timer), PPI 27 (the running guest's virtual timer, injected),
-// and the SPIs of passed-through devices (masked until the owner is done).
+// and the SPIs of passed-through devices (priority-dropped and injected with
+// a hardware list register: the owner's deactivation deactivates them, so no
+// masking is needed, as ports.md suggests).
 //
 // Virtual: each VM sees a distributor at 0x08000000 and one redistributor
 // frame per vCPU from 0x080A0000, as on QEMU virt, trap-and-emulate (the
@@ -159,8 +161,13 @@ enum GIC {
                 }
                 a64_write_cntv_ctl_el0(0); a64_isb()   // no guest here: silence it
             case 32..<maxIRQ:
-                write(distributor + icenabler + 4 * UInt64(id / 32), 1 << (id % 32))
+                // A device: priority drop only. It stays active (it cannot fire
+                // again) until its owner deactivates it through the hardware
+                // list register it is injected with (VCPU.swift).
+                a64_write_icc_eoir1(UInt64(id))
+                a64_isb()
                 taken[2 * (c & 7) + Int(id / 64)] |= 1 << UInt64(id % 64)
+                continue
             default:
                 break
             }
@@ -202,6 +209,12 @@ enum GIC {
             a64_mmio_write64(distributor + irouter + 8 * UInt64(irq), mpidr & 0xFF_00FF_FFFF)
         }
         setEnabled(irq, on)
+    }
+
+    /// Clears an SPI's physical active state (a new owner instance starts with it inactive).
+    static func deactivate(_ irq: UInt32) {
+        guard distributor != 0, irq >= 32, irq < maxIRQ else { return }
+        write(distributor + icactiver + 4 * UInt64(irq / 32), 1 << (irq % 32))
     }
 
     /// Clears PPI 27's physical active state on this CPU (the vCPU leaving it had it).
@@ -310,6 +323,7 @@ extension AArch64 {
 
     public static func vicAssign(_ vm: UnsafeMutablePointer<A64VM>, source: UInt32) {
         vm.pointee.gic.owned |= VirtualGIC.bit(source)
+        if VirtualGIC.bit(source) != 0 { GIC.deactivate(source) }   // left active by a previous owner instance
     }
 
     public static func vicRaise(_ vm: UnsafeMutablePointer<A64VM>, source: UInt32) {

@@ -127,6 +127,14 @@ static inline void a64_mmio_write64(uint64_t addr, uint64_t v) {
     __asm__ volatile("str %0, [%1]" :: "r"(v), "r"(addr) : "memory");
 }
 
+/* PMU cycle counter (PMUv3): on at EL1 with PMCR_EL0.E and PMCNTENSET_EL0.C.
+ * QEMU counts it at 1 GHz of virtual time: one per instruction under
+ * -icount shift=0, like riscv64's instret there. */
+static inline void a64_pmu_cycles_start(void) {
+    __asm__ volatile("msr pmcr_el0, %0\n\tmsr pmcntenset_el0, %1\n\tisb" :: "r"(5ull), "r"(1ull << 31) : "memory");
+}
+static inline uint64_t a64_read_pmccntr(void) { return A64_MRS(PMCCNTR_EL0); }
+
 /* The event word Rumpk's interrupt handler posts into (Guest/aarch64/entry.S, .bss). */
 extern uint64_t rumpk_events;
 static inline void rumpk_post_events(uint64_t bits) { __atomic_fetch_or(&rumpk_events, bits, __ATOMIC_SEQ_CST); }

@@ -13,6 +13,7 @@ import RumABI
 public enum HostileOp: UInt64 {
     case none = 0, readOtherGuest, writeHypervisor, touchUnassignedMMIO, badSBIPointer
     case unknownSBI, spinForever, wfiForever, illegalInstruction, all, bench
+    case noSyndromeAccess, el2Register
 }
 
 /// Raw operations the payloads need from the port.
@@ -29,6 +30,16 @@ public protocol HostilePort {
     static var unassignedMMIO: UInt64 { get }
     /// The cheapest hypercall there is (SBI get_spec_version, HVC version, ...).
     static func nullCall()
+    /// A store to the virtual interrupt controller that gives the hypervisor no
+    /// instruction syndrome (aarch64: `stp`, ISV = 0); false where there is none.
+    static func noSyndromeAccess() -> Bool
+    /// Writes a hypervisor (EL2) system register from the guest; false where there is none.
+    static func el2Register() -> Bool
+}
+
+extension HostilePort {
+    public static func noSyndromeAccess() -> Bool { false }
+    public static func el2Register() -> Bool { false }
 }
 
 public enum Hostile<P: GuestPort & HostilePort> {
@@ -89,6 +100,14 @@ public enum Hostile<P: GuestPort & HostilePort> {
         case .wfiForever:
             Rumpk<P>.say("waiting for an interrupt that never comes\n")
             P.waitForever()
+        case .noSyndromeAccess:
+            Rumpk<P>.say("storing a register pair to the interrupt controller (no syndrome)\n")
+            if P.noSyndromeAccess() { Rumpk<P>.say("rumpk: hostile: NOT CONTAINED (the store returned)\n") }
+            else { Rumpk<P>.say("rumpk: hostile: no such access on this architecture\n") }
+        case .el2Register:
+            Rumpk<P>.say("writing a hypervisor system register\n")
+            if P.el2Register() { Rumpk<P>.say("rumpk: hostile: NOT CONTAINED (the write returned)\n") }
+            else { Rumpk<P>.say("rumpk: hostile: no such register on this architecture\n") }
         case .illegalInstruction:
             Rumpk<P>.say("executing an illegal instruction\n")
             P.illegalInstruction()

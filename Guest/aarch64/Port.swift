@@ -157,6 +157,19 @@ extension GuestAArch64: HostilePort {
 
     public static func illegalInstruction() { a64_udf() }
 
+    /// `stp` to the virtual GIC distributor: a data abort with ISV = 0, which
+    /// Rumkv cannot emulate: it stops this guest with the fault recorded.
+    public static func noSyndromeAccess() -> Bool {
+        a64_stp_test(0x0800_0000)
+        return true
+    }
+
+    /// `msr hcr_el2`: UNDEFINED at EL1, taken by this guest's own vector.
+    public static func el2Register() -> Bool {
+        a64_write_hcr_el2_from_el1()
+        return true
+    }
+
     public static func waitForever() -> Never {
         a64_mask_interrupts()
         while true { a64_wfi() }

@@ -222,3 +222,71 @@ extension AArch64GuestTests {
         XCTAssertEqual(try s.row("entropy").state, "running")
     }
 }
+
+extension AArch64GuestTests {
+    /// The two attacks only aarch64 has: a store pair to the virtual GIC (a
+    /// data abort with ISV = 0, which no one can emulate: the guest is stopped
+    /// with the fault recorded, as Bao, Jailhouse and KVM do) and a write to
+    /// HCR_EL2 from EL1 (UNDEFINED there: the guest's own vector takes it).
+    /// A well-behaved guest keeps running beside them.
+    func testNoSyndromeAccessAndEL2RegisterAreContained() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rumpk-a64h-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("a64-hostile.toml")
+        try """
+            [partition]
+            name = "a64-hostile"
+            arch = "aarch64"
+            harts = 2
+
+            [[guest]]
+            name = "alpha"
+            image = "rumpk"
+            memory = "4M"
+            verbose = true
+
+            [[guest]]
+            name = "nosyn"
+            image = "rumpk"
+            memory = "2M"
+            restart = "never"
+            test_payload = "no-syndrome-access"
+
+            [[guest]]
+            name = "el2"
+            image = "rumpk"
+            memory = "2M"
+            restart = "never"
+            test_payload = "el2-register"
+            """.write(to: config, atomically: true, encoding: .utf8)
+        try requireEmulator(.aarch64)
+        let images = try TestImages.images(.aarch64)
+        var o = EmulatorOptions()
+        o.bundle = try Builder(root: TestImages.root).bundle(config: config, images: images, arch: .aarch64)
+        let s = try ConsoleSession.boot(.aarch64, images, options: o)
+        defer { s.terminate() }
+        _ = try s.expect("rumkv> ", timeout: 60)
+
+        _ = try s.waitFor("nosyn") { $0.state == "crashed" }
+        let nosyn = try s.backlog("nosyn")
+        XCTAssertTrue(nosyn.contains("hostile: storing a register pair to the interrupt controller (no syndrome)"), nosyn)
+        XCTAssertFalse(nosyn.contains("NOT CONTAINED"), nosyn)
+        let info = try s.command("info nosyn")
+        XCTAssertTrue(info.contains("last fault: stage-2 fault (write)") && info.contains("gpa 0x0008000000"),
+                      "the ISV = 0 abort is recorded, not emulated:\n\(info)")
+        XCTAssertEqual(ConsoleParser.exits(info)["mmio"], 0, "nothing was emulated:\n\(info)")
+
+        _ = try s.waitFor("el2") { $0.state == "crashed" }
+        let el2 = try s.backlog("el2")
+        XCTAssertTrue(el2.contains("hostile: writing a hypervisor system register"), el2)
+        XCTAssertTrue(el2.contains("rumpk: fatal trap, esr 0x0000000002000000"), "UNDEFINED at EL1, taken by the guest:\n\(el2)")
+        XCTAssertFalse(el2.contains("NOT CONTAINED"), el2)
+        XCTAssertTrue(try s.command("info el2").contains("last fault: guest reported a crash"))
+
+        let before = try s.lastHeartbeat("alpha")
+        sleep(1)
+        XCTAssertGreaterThan(try s.lastHeartbeat("alpha"), before, "alpha runs on")
+        XCTAssertTrue(try s.command("version").contains("Rumkv 0.1.0 arch aarch64"))
+    }
+}

@@ -135,6 +135,13 @@ static inline void a64_pmu_cycles_start(void) {
 }
 static inline uint64_t a64_read_pmccntr(void) { return A64_MRS(PMCCNTR_EL0); }
 
+/* Hostile tests (Guest/Kernel/Hostile.swift): a store pair (no instruction
+ * syndrome when it aborts to EL2) and an EL2 register written from EL1. */
+static inline void a64_stp_test(uint64_t addr) {
+    __asm__ volatile("stp xzr, xzr, [%0]" :: "r"(addr) : "memory");
+}
+static inline void a64_write_hcr_el2_from_el1(void) { __asm__ volatile("msr hcr_el2, xzr\n\tisb" ::: "memory"); }
+
 /* The event word Rumpk's interrupt handler posts into (Guest/aarch64/entry.S, .bss). */
 extern uint64_t rumpk_events;
 static inline void rumpk_post_events(uint64_t bits) { __atomic_fetch_or(&rumpk_events, bits, __ATOMIC_SEQ_CST); }

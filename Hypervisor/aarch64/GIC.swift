@@ -45,12 +45,11 @@ enum GIC {
 
     static let priority: UInt32 = 0xA0
 
-    // Distributor registers (IHI 0069, 12.9).
-    static let ctlr: UInt64 = 0x0000, typer: UInt64 = 0x0004, isenabler: UInt64 = 0x0100, icenabler: UInt64 = 0x0180
-    static let igroupr: UInt64 = 0x0080, ipriorityr: UInt64 = 0x0400, icactiver: UInt64 = 0x0380
-    static let irouter: UInt64 = 0x6000, pidr2: UInt64 = 0xFFE8
-    // Redistributor registers (12.10, 12.11): RD frame, then the SGI frame at + 64 KiB.
-    static let rdTyper: UInt64 = 0x0008, rdWaker: UInt64 = 0x0014, sgiFrame: UInt64 = 0x1_0000
+    // Register offsets (IHI 0069, 12.9-12.11): VirtualGIC.swift.
+    static let ctlr = VGICLayout.ctlr, isenabler = VGICLayout.isenabler, icenabler = VGICLayout.icenabler
+    static let igroupr = VGICLayout.igroupr, ipriorityr = VGICLayout.ipriorityr, icactiver = VGICLayout.icactiver
+    static let irouter = VGICLayout.irouter, rdTyper = VGICLayout.rdTyper, rdWaker = VGICLayout.rdWaker
+    static let sgiFrame = VGICLayout.sgiFrame
 
     static func read(_ a: UInt64) -> UInt32 { a64_mmio_read32(a) }
     static func write(_ a: UInt64, _ v: UInt32) { a64_mmio_write32(a, v) }
@@ -233,77 +232,11 @@ enum GIC {
         a64_write_icc_sgi1r(aff3 << 48 | aff2 << 32 | UInt64(kickSGI) << 24 | aff1 << 16 | 1 << (m & 0xF))
         a64_isb()
     }
-
-    // MARK: the guests' view
-
-    static let vdist: UInt64 = 0x0800_0000
-    static let vdistSize: UInt64 = 0x1_0000
-    static let vredist: UInt64 = 0x080A_0000
-    static let vredistFrame: UInt64 = 0x2_0000
-    static let vcpuMax = 8
-    static let distWindow = GuestRegion(base: GuestPhysicalAddress(vdist), size: vdistSize)
-    static let redistWindow = GuestRegion(base: GuestPhysicalAddress(vredist), size: vredistFrame * UInt64(vcpuMax))
-}
-
-/// A VM's virtual distributor and redistributors (the registers Rumkv emulates).
-struct VirtualGIC {
-    var ctlr: UInt32 = 0
-    /// SPIs this VM's devices own, enabled by the guest, pending (bit n - 32).
-    var owned: UInt64 = 0
-    var enabled: UInt64 = 0
-    var pending: UInt64 = 0
-    /// SGI/PPI enables per vCPU (redistributor SGI frame).
-    var privateEnabled: InlineArray<8, UInt32> = .init(repeating: 0)
-    /// Redistributor frames the guest sees (the last one says Last).
-    let vcpus = GIC.vcpuMax
-
-    static func bit(_ irq: UInt32) -> UInt64 { irq >= 32 && irq < 96 ? 1 << UInt64(irq - 32) : 0 }
-
-    /// One access to the distributor (offset `off`).
-    mutating func distributor(_ off: UInt64, write: Bool, _ v: UInt64) -> UInt64 {
-        switch off {
-        case GIC.ctlr:
-            if write { ctlr = UInt32(truncatingIfNeeded: v) & 0x13 } else { return UInt64(ctlr | 1 << 6) }   // DS = 1
-        case GIC.typer:
-            return write ? 0 : 2 | UInt64(min(vcpus, 8) - 1) << 5 | 9 << 19          // 96 INTIDs, 10 ID bits
-        case GIC.isenabler + 4, GIC.isenabler + 8:
-            let shift = (off - GIC.isenabler - 4) * 32
-            if write { enabled |= (v & 0xFFFF_FFFF) << shift & owned } else { return (enabled >> shift) & 0xFFFF_FFFF }
-        case GIC.icenabler + 4, GIC.icenabler + 8:
-            let shift = (off - GIC.icenabler - 4) * 32
-            if write { enabled &= ~((v & 0xFFFF_FFFF) << shift) } else { return (enabled >> shift) & 0xFFFF_FFFF }
-        case GIC.pidr2:
-            return write ? 0 : 0x30                                               // GICv3
-        default:
-            break
-        }
-        return 0
-    }
-
-    /// One access to vCPU `vcpu`'s redistributor frames (offset `off` in them).
-    mutating func redistributor(_ vcpu: Int, _ off: UInt64, write: Bool, _ v: UInt64) -> UInt64 {
-        guard vcpu >= 0, vcpu < GIC.vcpuMax else { return 0 }
-        switch off {
-        case GIC.rdTyper:
-            return write ? 0 : UInt64(vcpu) << 32 | UInt64(vcpu) << 8 | (vcpu == vcpus - 1 ? 1 << 4 : 0)
-        case GIC.rdTyper + 4:
-            return write ? 0 : UInt64(vcpu)
-        case GIC.pidr2:
-            return write ? 0 : 0x30
-        case GIC.sgiFrame + GIC.isenabler:
-            if write { privateEnabled[vcpu] |= UInt32(truncatingIfNeeded: v) } else { return UInt64(privateEnabled[vcpu]) }
-        case GIC.sgiFrame + GIC.icenabler:
-            if write { privateEnabled[vcpu] &= ~UInt32(truncatingIfNeeded: v) } else { return UInt64(privateEnabled[vcpu]) }
-        default:
-            break                                                                   // WAKER = 0: awake
-        }
-        return 0
-    }
 }
 
 extension AArch64 {
     public static var interruptController: InterruptControllerInfo {
-        InterruptControllerInfo(kind: RUM_IRQCHIP_GICV3, regions: (GIC.distWindow, GIC.redistWindow), regionCount: 2)
+        InterruptControllerInfo(kind: RUM_IRQCHIP_GICV3, regions: (VGICLayout.distWindow, VGICLayout.redistWindow), regionCount: 2)
     }
 
     public static func routeInterrupt(_ irq: UInt32, enabled: Bool, cpu: Int) { GIC.route(irq, enabled, cpu: cpu) }
@@ -333,13 +266,13 @@ extension AArch64 {
     public static func vicAccess(_ vm: UnsafeMutablePointer<A64VM>, vcpu: Int, _ access: MMIOAccess) -> VICResult? {
         guard access.width == 4 || access.width == 8 else { return nil }
         let a = access.address
-        if GIC.distWindow.contains(a) {
-            return VICResult(value: vm.pointee.gic.distributor(a.value - GIC.vdist, write: access.write, access.value))
+        if VGICLayout.distWindow.contains(a) {
+            return VICResult(value: vm.pointee.gic.distributor(a.value - VGICLayout.vdist, write: access.write, access.value))
         }
-        if GIC.redistWindow.contains(a) {
-            let off = a.value - GIC.vredist
-            let target = Int(off / GIC.vredistFrame)
-            return VICResult(value: vm.pointee.gic.redistributor(target, off % GIC.vredistFrame,
+        if VGICLayout.redistWindow.contains(a) {
+            let off = a.value - VGICLayout.vredist
+            let target = Int(off / VGICLayout.vredistFrame)
+            return VICResult(value: vm.pointee.gic.redistributor(target, off % VGICLayout.vredistFrame,
                                                                  write: access.write, access.value))
         }
         return nil

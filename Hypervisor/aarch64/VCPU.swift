@@ -275,7 +275,7 @@ extension AArch64: GuestHosting {
         case Syndrome.ecDataAbortLower, Syndrome.ecInstructionAbortLower:
             let ipa = faultingIPA(hpfar: r.pointee.hpfar, far: r.pointee.far)
             let gpa = GuestPhysicalAddress(ipa)
-            if s.ec == Syndrome.ecDataAbortLower, GIC.distWindow.contains(gpa) || GIC.redistWindow.contains(gpa),
+            if s.ec == Syndrome.ecDataAbortLower, VGICLayout.distWindow.contains(gpa) || VGICLayout.redistWindow.contains(gpa),
                let a = s.dataAccess(ipa: ipa, value: { register(r, $0) }) {
                 return .mmio(a)
             }

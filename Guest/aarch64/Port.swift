@@ -42,9 +42,14 @@ public enum GuestAArch64: GuestPort {
         a64_write_cntv_ctl(deadline == UInt64.max ? 0 : 1)
     }
 
-    public static func installTrapHandler() {
-        a64_write_vbar_el1(a64_guest_vectors())
-        a64_pmu_cycles_start()                            // instructionsRetired, interrupt stamps
+    public static func installTrapHandler() { a64_write_vbar_el1(a64_guest_vectors()) }
+
+    /// Guest time in nanoseconds from the virtual counter: the same on every
+    /// CPU a vCPU migrates to (a PMU counter is per CPU and not switched), and
+    /// one per instruction under QEMU -icount shift=0 (1 instruction = 1 ns).
+    static func nanoseconds() -> UInt64 {
+        let t = a64_read_cntvct(), f = max(a64_read_cntfrq(), 1)
+        return (t / f) &* 1_000_000_000 &+ (t % f) &* 1_000_000_000 / f
     }
 }
 
@@ -151,8 +156,8 @@ extension GuestAArch64: HostilePort {
         Int64(bitPattern: a64_hvc_call(call(Hypercall.consoleWrite), address, length, 0).x0)
     }
 
-    /// The PMU cycle counter: instructions under QEMU -icount shift=0 (shims.h).
-    public static func instructionsRetired() -> UInt64 { a64_read_pmccntr() }
+    /// Guest nanoseconds (`nanoseconds()`): instructions under QEMU -icount shift=0.
+    public static func instructionsRetired() -> UInt64 { nanoseconds() }
     public static func nullCall() { _ = a64_hvc_call(call(Hypercall.version), 0, 0, 0) }
 
     public static func illegalInstruction() { a64_udf() }
@@ -188,7 +193,7 @@ func rumpkMain(_ sysTable: UInt64) -> Never {
 /// read first: they time the interrupt's delivery.
 @_cdecl("rumpk_interrupt")
 func rumpkInterrupt() {
-    let stamp = InterruptStamp(ticks: a64_read_cntvct(), instructions: a64_read_pmccntr())
+    let stamp = InterruptStamp(ticks: a64_read_cntvct(), instructions: GuestAArch64.nanoseconds())
     while true {
         let next = UInt32(truncatingIfNeeded: a64_read_icc_hppir1() & 0xFF_FFFF)
         if next >= GuestAArch64.spurious { return }

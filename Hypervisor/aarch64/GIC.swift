@@ -158,7 +158,8 @@ enum GIC {
                     t()
                     continue
                 }
-                a64_write_cntv_ctl_el0(0); a64_isb()   // no guest here: silence it
+                // In idle no guest timer is armed (vcpuPut disables it): a stale one.
+                break
             case 32..<maxIRQ:
                 // A device: priority drop only. It stays active (it cannot fire
                 // again) until its owner deactivates it through the hardware
@@ -178,7 +179,9 @@ enum GIC {
 
     /// Hands the device interrupts this CPU took to the core. Lock held.
     static func claim(_ deliver: (UInt32) -> Void) {
-        _ = acknowledge(timer: nil)
+        // Called between exits with a vCPU loaded, or from idle: a virtual-timer
+        // interrupt is the loaded vCPU's (its list registers are in the hardware).
+        _ = acknowledge(timer: AArch64.injectTimer)
         let c = AArch64.currentCPU() & 7
         for w in 0..<2 {
             var bits = taken[2 * c + w]

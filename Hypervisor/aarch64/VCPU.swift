@@ -201,6 +201,9 @@ extension AArch64: GuestHosting {
         return true
     }
 
+    /// PPI 27 for the loaded vCPU: a hardware list register (the guest's EOI deactivates it).
+    static func injectTimer() { _ = place(ListRegister.make(GIC.virtualTimerPPI, physical: GIC.virtualTimerPPI)) }
+
     public static func vcpuRun(_ r: UnsafeMutablePointer<a64_vcpu_t>, _ vm: UnsafeMutablePointer<A64VM>,
                                sliceEnd: UInt64) -> VMExit<Never> {
         var pend = r.pointee.pending | a64_atomic_swap64(&r.pointee.inject, 0)
@@ -239,9 +242,7 @@ extension AArch64: GuestHosting {
         switch r.pointee.vector {
         case 8: break                                        // synchronous, below
         case 9, 10:
-            let tick = GIC.acknowledge(timer: {
-                _ = place(ListRegister.make(GIC.virtualTimerPPI, physical: GIC.virtualTimerPPI))
-            })
+            let tick = GIC.acknowledge(timer: injectTimer)
             // A device interrupt taken with the tick must reach the core now (.interrupt
             // claims it); the slice still ends, the core checks the counter after every exit.
             return tick && !GIC.pendingTaken() ? .tick : .interrupt

@@ -127,14 +127,6 @@ static inline void a64_mmio_write64(uint64_t addr, uint64_t v) {
     __asm__ volatile("str %0, [%1]" :: "r"(v), "r"(addr) : "memory");
 }
 
-/* PMU cycle counter (PMUv3): on at EL1 with PMCR_EL0.E and PMCNTENSET_EL0.C.
- * QEMU counts it at 1 GHz of virtual time: one per instruction under
- * -icount shift=0, like riscv64's instret there. */
-static inline void a64_pmu_cycles_start(void) {
-    __asm__ volatile("msr pmcr_el0, %0\n\tmsr pmcntenset_el0, %1\n\tisb" :: "r"(5ull), "r"(1ull << 31) : "memory");
-}
-static inline uint64_t a64_read_pmccntr(void) { return A64_MRS(PMCCNTR_EL0); }
-
 /* Hostile tests (Guest/Kernel/Hostile.swift): a store pair (no instruction
  * syndrome when it aborts to EL2) and an EL2 register written from EL1. */
 static inline void a64_stp_test(uint64_t addr) {

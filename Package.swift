@@ -38,7 +38,7 @@ let package = Package(
                 sources: ["Decoders.swift", "CSRs.swift"]),
         // The aarch64 port's pure decoders (ESR syndromes, SMCCC/PSCI, stage-2 descriptors), host-testable.
         .target(name: "AArch64Decoders", dependencies: ["RumkvCore", "RumABI"], path: "Hypervisor/aarch64",
-                sources: ["Decoders.swift"]),
+                sources: ["Decoders.swift", "VirtualGIC.swift"]),
         // libfdt, used only by host tests as the reference DTB reader.
         .systemLibrary(name: "CLibFDT", path: "Tests/CLibFDT"),
         // Host tests only: writable views of the (host: empty) trusted-key table.

@@ -13,6 +13,7 @@ import RumABI
 public enum HostileOp: UInt64 {
     case none = 0, readOtherGuest, writeHypervisor, touchUnassignedMMIO, badSBIPointer
     case unknownSBI, spinForever, wfiForever, illegalInstruction, all, bench, attacks, fuzz, crashLoop
+    case noSyndromeAccess, el2Register
 }
 
 /// Raw operations the payloads need from the port.
@@ -42,6 +43,11 @@ public protocol HostilePort {
     static func fuzzExtension(_ i: Int) -> UInt64?
     /// True if the call would end the guest (shutdown, reset, stopping its last vCPU): the fuzzer skips it.
     static func fuzzEndsGuest(_ ext: UInt64, _ fid: UInt64, _ a0: UInt64, _ a1: UInt64) -> Bool
+    /// A store to the virtual interrupt controller that gives the hypervisor no
+    /// instruction syndrome (aarch64: `stp`, ISV = 0); false where there is none.
+    static func noSyndromeAccess() -> Bool
+    /// Writes a hypervisor (EL2) system register from the guest; false where there is none.
+    static func el2Register() -> Bool
 }
 
 extension HostilePort {
@@ -52,6 +58,8 @@ extension HostilePort {
     public static func attackInstruction(_ id: Int) {}
     public static func fuzzExtension(_ i: Int) -> UInt64? { nil }
     public static func fuzzEndsGuest(_ ext: UInt64, _ fid: UInt64, _ a0: UInt64, _ a1: UInt64) -> Bool { false }
+    public static func noSyndromeAccess() -> Bool { false }
+    public static func el2Register() -> Bool { false }
 }
 
 public enum Hostile<P: GuestPort & HostilePort> {
@@ -128,6 +136,14 @@ public enum Hostile<P: GuestPort & HostilePort> {
         case .wfiForever:
             Rumpk<P>.say("waiting for an interrupt that never comes\n")
             P.waitForever()
+        case .noSyndromeAccess:
+            Rumpk<P>.say("storing a register pair to the interrupt controller (no syndrome)\n")
+            if P.noSyndromeAccess() { Rumpk<P>.say("rumpk: hostile: NOT CONTAINED (the store returned)\n") }
+            else { Rumpk<P>.say("rumpk: hostile: no such access on this architecture\n") }
+        case .el2Register:
+            Rumpk<P>.say("writing a hypervisor system register\n")
+            if P.el2Register() { Rumpk<P>.say("rumpk: hostile: NOT CONTAINED (the write returned)\n") }
+            else { Rumpk<P>.say("rumpk: hostile: no such register on this architecture\n") }
         case .illegalInstruction:
             Rumpk<P>.say("executing an illegal instruction\n")
             P.illegalInstruction()

@@ -32,15 +32,9 @@ public enum GuestAArch64: GuestPort {
 
     public static func counter() -> UInt64 { a64_read_cntvct() }
 
-    /// CNTV_CTL_EL0.ENABLE with IMASK clear, so the timer condition raises
-    /// its interrupt (Arm ARM, CNTV_CTL_EL0).
+    /// Waits for the deadline whatever happens meanwhile (events only shorten each idle).
     public static func sleep(until deadline: UInt64) {
-        while a64_read_cntvct() < deadline {
-            a64_write_cntv_cval(deadline)
-            a64_write_cntv_ctl(1)
-            a64_wfi()
-        }
-        a64_write_cntv_ctl(0)
+        while a64_read_cntvct() < deadline { idle(until: deadline) }
     }
 
     public static func setTimer(_ deadline: UInt64) {
@@ -49,10 +43,25 @@ public enum GuestAArch64: GuestPort {
     }
 
     public static func installTrapHandler() { a64_write_vbar_el1(a64_guest_vectors()) }
+
+    /// Guest time in nanoseconds from the virtual counter: the same on every
+    /// CPU a vCPU migrates to (a PMU counter is per CPU and not switched), and
+    /// one per instruction under QEMU -icount shift=0 (1 instruction = 1 ns).
+    static func nanoseconds() -> UInt64 {
+        let t = a64_read_cntvct(), f = max(a64_read_cntfrq(), 1)
+        return (t / f) &* 1_000_000_000 &+ (t % f) &* 1_000_000_000 / f
+    }
 }
 
-/// Devices and channels: no interrupt path yet (every EL1 exception is fatal),
-/// so the kernel polls: `idle` is a plain sleep and no event is ever posted.
+/// Interrupts through the GICv3 CPU interface, which Rumkv virtualizes
+/// (ICC_* system registers at EL1 are the hardware's ICV_* ones): the
+/// doorbell is virtual SGI 1, the timer PPI 27 (the EL1 virtual timer),
+/// devices are SPIs enabled in the virtual distributor (device table region
+/// 0). The handler (`rumpk_interrupt`) acknowledges with ICC_IAR1_EL1, posts
+/// events and ends each with ICC_EOIR1_EL1 (priority drop and deactivation).
+/// Idling masks IRQs in PSTATE, arms the timer and waits in wfi (Rumkv traps
+/// it and resumes the vCPU when its timer is due or an interrupt pends), then
+/// opens a short window for the handler, as on riscv64.
 extension GuestAArch64 {
     public static func read32(_ address: UInt64) -> UInt32 { a64_mmio_read32(address) }
     public static func write32(_ address: UInt64, _ value: UInt32) { a64_mmio_write32(address, value) }
@@ -60,15 +69,75 @@ extension GuestAArch64 {
     public static func doorbell(_ n: UInt64) -> Int64 {
         Int64(bitPattern: a64_hvc_call(call(Hypercall.doorbell), n, 0, 0).x0)
     }
-    public static func enableInterrupts(devices: Bool, doorbells: Bool) -> Bool { false }
-    /// No interrupt controller driver yet on this port: devices are polled.
-    public static func interruptControllerStart(_ chip: IRQChip) -> Bool { false }
-    public static func interruptSource(_ irq: UInt32, enabled: Bool) {}
-    public static func interruptClaim() -> UInt32 { 0 }
-    public static func interruptComplete(_ irq: UInt32) {}
-    public static func postEvents(_ bits: UInt64) {}
-    public static func takeEvents() -> UInt64 { 0 }
-    public static func idle(until deadline: UInt64) { sleep(until: deadline) }
+
+    /// Whether the kernel turned interrupts on (then PSTATE.I is clear outside `idle`).
+    nonisolated(unsafe) static var interruptsOn = false
+    /// The virtual distributor (device table), 0 if none.
+    nonisolated(unsafe) static var distributor: UInt64 = 0
+
+    static let doorbellSGI: UInt32 = 1
+    static let timerPPI: UInt32 = 27
+    static let spurious: UInt32 = 1020
+
+    /// The CPU interface: every priority unmasked, group 1 on.
+    static func startCPUInterface() {
+        a64_write_icc_pmr(0xFF)
+        a64_write_icc_bpr1(0)
+        a64_write_icc_igrpen1(1)
+        a64_isb()
+    }
+
+    public static func enableInterrupts(devices: Bool, doorbells: Bool) -> Bool {
+        startCPUInterface()
+        interruptsOn = true
+        a64_irq_enable()
+        return true
+    }
+
+    public static func interruptControllerStart(_ chip: IRQChip) -> Bool {
+        guard chip.kind == RUM_IRQCHIP_GICV3, chip.region_count >= 1, chip.regions.0.base != 0 else { return false }
+        distributor = chip.regions.0.base
+        write32(distributor, 1 << 4 | 1 << 1)          // GICD_CTLR: ARE, EnableGrp1
+        startCPUInterface()
+        return true
+    }
+
+    /// GICD_ISENABLER / ICENABLER n (IHI 0069, 12.9).
+    public static func interruptSource(_ irq: UInt32, enabled: Bool) {
+        guard distributor != 0, irq >= 32, irq < 1020 else { return }
+        write32(distributor + (enabled ? 0x100 : 0x180) + UInt64(irq / 32) * 4, 1 << (irq % 32))
+    }
+
+    /// The highest pending interrupt if it is a device's (an SPI), acknowledged; else 0.
+    public static func interruptClaim() -> UInt32 {
+        let next = UInt32(truncatingIfNeeded: a64_read_icc_hppir1() & 0xFF_FFFF)
+        guard next >= 32, next < spurious else { return 0 }
+        return UInt32(truncatingIfNeeded: a64_read_icc_iar1() & 0xFF_FFFF)
+    }
+
+    public static func interruptComplete(_ irq: UInt32) {
+        a64_write_icc_eoir1(UInt64(irq))
+        a64_isb()
+    }
+
+    public static func postEvents(_ bits: UInt64) { rumpk_post_events(bits) }
+    public static func takeEvents() -> UInt64 { rumpk_take_events() }
+
+    public static func idle(until deadline: UInt64) {
+        a64_irq_disable()                                 // no handler between the check and wfi
+        while a64_read_cntvct() < deadline && rumpk_peek_events() == 0 {
+            a64_write_cntv_cval(deadline)
+            a64_write_cntv_ctl(1)                         // ENABLE, IMASK clear: its condition wakes wfi
+            a64_wfi()
+            if interruptsOn {                             // let the handler take what woke us
+                a64_irq_enable()
+                a64_isb()
+                a64_irq_disable()
+            }
+        }
+        a64_write_cntv_ctl(0)
+        if interruptsOn { a64_irq_enable() }
+    }
 }
 
 extension GuestAArch64: HostilePort {
@@ -87,14 +156,27 @@ extension GuestAArch64: HostilePort {
         Int64(bitPattern: a64_hvc_call(call(Hypercall.consoleWrite), address, length, 0).x0)
     }
 
-    /// The PMU is not given to guests yet: benchmarks run on riscv64.
-    public static func instructionsRetired() -> UInt64 { 0 }
+    /// Guest nanoseconds (`nanoseconds()`): instructions under QEMU -icount shift=0.
+    public static func instructionsRetired() -> UInt64 { nanoseconds() }
     public static func nullCall() { _ = a64_hvc_call(call(Hypercall.version), 0, 0, 0) }
     public static func rumkvCall(_ fid: UInt32, _ a0: UInt64, _ a1: UInt64) -> Int64 {
         Int64(bitPattern: a64_hvc_call(call(fid), a0, a1, 0).x0)
     }
 
     public static func illegalInstruction() { a64_udf() }
+
+    /// `stp` to the virtual GIC distributor: a data abort with ISV = 0, which
+    /// Rumkv cannot emulate: it stops this guest with the fault recorded.
+    public static func noSyndromeAccess() -> Bool {
+        a64_stp_test(0x0800_0000)
+        return true
+    }
+
+    /// `msr hcr_el2`: UNDEFINED at EL1, taken by this guest's own vector.
+    public static func el2Register() -> Bool {
+        a64_write_hcr_el2_from_el1()
+        return true
+    }
 
     public static func waitForever() -> Never {
         a64_mask_interrupts()
@@ -110,8 +192,31 @@ func rumpkMain(_ sysTable: UInt64) -> Never {
     Rumpk<GuestAArch64>.main(sysTable: sysTable)
 }
 
-/// Called by every EL1 vector: the kernel has no use for exceptions yet, so
-/// each is a fatal fault: report it and stop with a non-zero exit code.
+/// The IRQ vector (entry.S): takes every pending interrupt. The counters are
+/// read first: they time the interrupt's delivery.
+@_cdecl("rumpk_interrupt")
+func rumpkInterrupt() {
+    let stamp = InterruptStamp(ticks: a64_read_cntvct(), instructions: GuestAArch64.nanoseconds())
+    while true {
+        let next = UInt32(truncatingIfNeeded: a64_read_icc_hppir1() & 0xFF_FFFF)
+        if next >= GuestAArch64.spurious { return }
+        if next >= 32 { Interrupts<GuestAArch64>.external(stamp); continue }
+        let id = UInt32(truncatingIfNeeded: a64_read_icc_iar1() & 0xFF_FFFF)
+        switch id {
+        case GuestAArch64.doorbellSGI:
+            GuestAArch64.postEvents(Event.doorbell)
+        case GuestAArch64.timerPPI:
+            a64_write_cntv_ctl(3)                         // IMASK: its level drops; only `idle` arms it
+            GuestAArch64.postEvents(Event.timer)
+        default:
+            break                                         // an IPI, or nothing Rumpk enabled
+        }
+        if id < GuestAArch64.spurious { GuestAArch64.interruptComplete(id) } else { return }
+    }
+}
+
+/// Called by every other EL1 vector: each exception is a fatal fault:
+/// report it and stop with a non-zero exit code.
 @_cdecl("rumpk_trap")
 func rumpkTrap(_ esr: UInt64, _ pc: UInt64, _ far: UInt64, _ vector: UInt64) -> Never {
     typealias K = Rumpk<GuestAArch64>

@@ -10,7 +10,9 @@
 // deactivates it through a hardware list register (ports.md, measured).
 // Interrupts Rumkv takes: SGI 0 (kick from another CPU), PPI 26 (CNTHP, the
 // EL2 slice timer), PPI 27 (the running guest's virtual timer, injected),
-// and the SPIs of passed-through devices (masked until the owner is done).
+// and the SPIs of passed-through devices (priority-dropped and injected with
+// a hardware list register: the owner's deactivation deactivates them, so no
+// masking is needed, as ports.md suggests).
 //
 // Virtual: each VM sees a distributor at 0x08000000 and one redistributor
 // frame per vCPU from 0x080A0000, as on QEMU virt, trap-and-emulate (the
@@ -43,12 +45,11 @@ enum GIC {
 
     static let priority: UInt32 = 0xA0
 
-    // Distributor registers (IHI 0069, 12.9).
-    static let ctlr: UInt64 = 0x0000, typer: UInt64 = 0x0004, isenabler: UInt64 = 0x0100, icenabler: UInt64 = 0x0180
-    static let igroupr: UInt64 = 0x0080, ipriorityr: UInt64 = 0x0400, icactiver: UInt64 = 0x0380
-    static let irouter: UInt64 = 0x6000, pidr2: UInt64 = 0xFFE8
-    // Redistributor registers (12.10, 12.11): RD frame, then the SGI frame at + 64 KiB.
-    static let rdTyper: UInt64 = 0x0008, rdWaker: UInt64 = 0x0014, sgiFrame: UInt64 = 0x1_0000
+    // Register offsets (IHI 0069, 12.9-12.11): VirtualGIC.swift.
+    static let ctlr = VGICLayout.ctlr, isenabler = VGICLayout.isenabler, icenabler = VGICLayout.icenabler
+    static let igroupr = VGICLayout.igroupr, ipriorityr = VGICLayout.ipriorityr, icactiver = VGICLayout.icactiver
+    static let irouter = VGICLayout.irouter, rdTyper = VGICLayout.rdTyper, rdWaker = VGICLayout.rdWaker
+    static let sgiFrame = VGICLayout.sgiFrame
 
     static func read(_ a: UInt64) -> UInt32 { a64_mmio_read32(a) }
     static func write(_ a: UInt64, _ v: UInt32) { a64_mmio_write32(a, v) }
@@ -157,10 +158,16 @@ enum GIC {
                     t()
                     continue
                 }
-                a64_write_cntv_ctl_el0(0); a64_isb()   // no guest here: silence it
+                // In idle no guest timer is armed (vcpuPut disables it): a stale one.
+                break
             case 32..<maxIRQ:
-                write(distributor + icenabler + 4 * UInt64(id / 32), 1 << (id % 32))
+                // A device: priority drop only. It stays active (it cannot fire
+                // again) until its owner deactivates it through the hardware
+                // list register it is injected with (VCPU.swift).
+                a64_write_icc_eoir1(UInt64(id))
+                a64_isb()
                 taken[2 * (c & 7) + Int(id / 64)] |= 1 << UInt64(id % 64)
+                continue
             default:
                 break
             }
@@ -172,7 +179,9 @@ enum GIC {
 
     /// Hands the device interrupts this CPU took to the core. Lock held.
     static func claim(_ deliver: (UInt32) -> Void) {
-        _ = acknowledge(timer: nil)
+        // Called between exits with a vCPU loaded, or from idle: a virtual-timer
+        // interrupt is the loaded vCPU's (its list registers are in the hardware).
+        _ = acknowledge(timer: AArch64.injectTimer)
         let c = AArch64.currentCPU() & 7
         for w in 0..<2 {
             var bits = taken[2 * c + w]
@@ -204,6 +213,12 @@ enum GIC {
         setEnabled(irq, on)
     }
 
+    /// Clears an SPI's physical active state (a new owner instance starts with it inactive).
+    static func deactivate(_ irq: UInt32) {
+        guard distributor != 0, irq >= 32, irq < maxIRQ else { return }
+        write(distributor + icactiver + 4 * UInt64(irq / 32), 1 << (irq % 32))
+    }
+
     /// Clears PPI 27's physical active state on this CPU (the vCPU leaving it had it).
     static func deactivateVirtualTimer() {
         let f = frame[AArch64.currentCPU() & 7]
@@ -220,77 +235,11 @@ enum GIC {
         a64_write_icc_sgi1r(aff3 << 48 | aff2 << 32 | UInt64(kickSGI) << 24 | aff1 << 16 | 1 << (m & 0xF))
         a64_isb()
     }
-
-    // MARK: the guests' view
-
-    static let vdist: UInt64 = 0x0800_0000
-    static let vdistSize: UInt64 = 0x1_0000
-    static let vredist: UInt64 = 0x080A_0000
-    static let vredistFrame: UInt64 = 0x2_0000
-    static let vcpuMax = 8
-    static let distWindow = GuestRegion(base: GuestPhysicalAddress(vdist), size: vdistSize)
-    static let redistWindow = GuestRegion(base: GuestPhysicalAddress(vredist), size: vredistFrame * UInt64(vcpuMax))
-}
-
-/// A VM's virtual distributor and redistributors (the registers Rumkv emulates).
-struct VirtualGIC {
-    var ctlr: UInt32 = 0
-    /// SPIs this VM's devices own, enabled by the guest, pending (bit n - 32).
-    var owned: UInt64 = 0
-    var enabled: UInt64 = 0
-    var pending: UInt64 = 0
-    /// SGI/PPI enables per vCPU (redistributor SGI frame).
-    var privateEnabled: InlineArray<8, UInt32> = .init(repeating: 0)
-    /// Redistributor frames the guest sees (the last one says Last).
-    let vcpus = GIC.vcpuMax
-
-    static func bit(_ irq: UInt32) -> UInt64 { irq >= 32 && irq < 96 ? 1 << UInt64(irq - 32) : 0 }
-
-    /// One access to the distributor (offset `off`).
-    mutating func distributor(_ off: UInt64, write: Bool, _ v: UInt64) -> UInt64 {
-        switch off {
-        case GIC.ctlr:
-            if write { ctlr = UInt32(truncatingIfNeeded: v) & 0x13 } else { return UInt64(ctlr | 1 << 6) }   // DS = 1
-        case GIC.typer:
-            return write ? 0 : 2 | UInt64(min(vcpus, 8) - 1) << 5 | 9 << 19          // 96 INTIDs, 10 ID bits
-        case GIC.isenabler + 4, GIC.isenabler + 8:
-            let shift = (off - GIC.isenabler - 4) * 32
-            if write { enabled |= (v & 0xFFFF_FFFF) << shift & owned } else { return (enabled >> shift) & 0xFFFF_FFFF }
-        case GIC.icenabler + 4, GIC.icenabler + 8:
-            let shift = (off - GIC.icenabler - 4) * 32
-            if write { enabled &= ~((v & 0xFFFF_FFFF) << shift) } else { return (enabled >> shift) & 0xFFFF_FFFF }
-        case GIC.pidr2:
-            return write ? 0 : 0x30                                               // GICv3
-        default:
-            break
-        }
-        return 0
-    }
-
-    /// One access to vCPU `vcpu`'s redistributor frames (offset `off` in them).
-    mutating func redistributor(_ vcpu: Int, _ off: UInt64, write: Bool, _ v: UInt64) -> UInt64 {
-        guard vcpu >= 0, vcpu < GIC.vcpuMax else { return 0 }
-        switch off {
-        case GIC.rdTyper:
-            return write ? 0 : UInt64(vcpu) << 32 | UInt64(vcpu) << 8 | (vcpu == vcpus - 1 ? 1 << 4 : 0)
-        case GIC.rdTyper + 4:
-            return write ? 0 : UInt64(vcpu)
-        case GIC.pidr2:
-            return write ? 0 : 0x30
-        case GIC.sgiFrame + GIC.isenabler:
-            if write { privateEnabled[vcpu] |= UInt32(truncatingIfNeeded: v) } else { return UInt64(privateEnabled[vcpu]) }
-        case GIC.sgiFrame + GIC.icenabler:
-            if write { privateEnabled[vcpu] &= ~UInt32(truncatingIfNeeded: v) } else { return UInt64(privateEnabled[vcpu]) }
-        default:
-            break                                                                   // WAKER = 0: awake
-        }
-        return 0
-    }
 }
 
 extension AArch64 {
     public static var interruptController: InterruptControllerInfo {
-        InterruptControllerInfo(kind: RUM_IRQCHIP_GICV3, regions: (GIC.distWindow, GIC.redistWindow), regionCount: 2)
+        InterruptControllerInfo(kind: RUM_IRQCHIP_GICV3, regions: (VGICLayout.distWindow, VGICLayout.redistWindow), regionCount: 2)
     }
 
     public static func routeInterrupt(_ irq: UInt32, enabled: Bool, cpu: Int) { GIC.route(irq, enabled, cpu: cpu) }
@@ -310,6 +259,7 @@ extension AArch64 {
 
     public static func vicAssign(_ vm: UnsafeMutablePointer<A64VM>, source: UInt32) {
         vm.pointee.gic.owned |= VirtualGIC.bit(source)
+        if VirtualGIC.bit(source) != 0 { GIC.deactivate(source) }   // left active by a previous owner instance
     }
 
     public static func vicRaise(_ vm: UnsafeMutablePointer<A64VM>, source: UInt32) {
@@ -319,13 +269,13 @@ extension AArch64 {
     public static func vicAccess(_ vm: UnsafeMutablePointer<A64VM>, vcpu: Int, _ access: MMIOAccess) -> VICResult? {
         guard access.width == 4 || access.width == 8 else { return nil }
         let a = access.address
-        if GIC.distWindow.contains(a) {
-            return VICResult(value: vm.pointee.gic.distributor(a.value - GIC.vdist, write: access.write, access.value))
+        if VGICLayout.distWindow.contains(a) {
+            return VICResult(value: vm.pointee.gic.distributor(a.value - VGICLayout.vdist, write: access.write, access.value))
         }
-        if GIC.redistWindow.contains(a) {
-            let off = a.value - GIC.vredist
-            let target = Int(off / GIC.vredistFrame)
-            return VICResult(value: vm.pointee.gic.redistributor(target, off % GIC.vredistFrame,
+        if VGICLayout.redistWindow.contains(a) {
+            let off = a.value - VGICLayout.vredist
+            let target = Int(off / VGICLayout.vredistFrame)
+            return VICResult(value: vm.pointee.gic.redistributor(target, off % VGICLayout.vredistFrame,
                                                                  write: access.write, access.value))
         }
         return nil

@@ -46,6 +46,7 @@ struct ListRegister {
     var isEmpty: Bool { raw >> 62 == 0 }
     var intid: UInt32 { UInt32(truncatingIfNeeded: raw & 0xFFFF_FFFF) }
     var isHardware: Bool { raw & ListRegister.hw != 0 }
+    var physical: UInt32 { UInt32(truncatingIfNeeded: (raw >> 32) & 0x3FF) }
     /// A pending group-1 interrupt, linked to physical `physical` when given.
     static func make(_ intid: UInt32, physical: UInt32? = nil) -> ListRegister {
         var v = pending | group1 | UInt64(GIC.priority) << 48 | UInt64(intid)
@@ -164,8 +165,9 @@ extension AArch64: GuestHosting {
         for i in 0..<4 {
             var l = ListRegister(raw: GIC.readLR(i))
             // The timer's hardware LR is dropped: its PPI is deactivated below and
-            // fires again on the next CPU if the timer condition still holds.
-            if l.isHardware { l.raw = 0 }
+            // fires again on the next CPU if the timer condition still holds. A
+            // device's stays: the SPI is deactivated by the guest wherever it runs.
+            if l.isHardware && l.physical == GIC.virtualTimerPPI { l.raw = 0 }
             setLR(r, i, l.raw)
             GIC.writeLR(i, 0)
         }
@@ -199,6 +201,9 @@ extension AArch64: GuestHosting {
         return true
     }
 
+    /// PPI 27 for the loaded vCPU: a hardware list register (the guest's EOI deactivates it).
+    static func injectTimer() { _ = place(ListRegister.make(GIC.virtualTimerPPI, physical: GIC.virtualTimerPPI)) }
+
     public static func vcpuRun(_ r: UnsafeMutablePointer<a64_vcpu_t>, _ vm: UnsafeMutablePointer<A64VM>,
                                sliceEnd: UInt64) -> VMExit<Never> {
         var pend = r.pointee.pending | a64_atomic_swap64(&r.pointee.inject, 0)
@@ -209,6 +214,15 @@ extension AArch64: GuestHosting {
             if place(ListRegister.make(n)) { pend &= ~(1 << UInt64(n)) }
         }
         r.pointee.pending = pend
+        // Device SPIs go to vCPU 0 (Rumpk takes them there), linked to the physical SPI.
+        if r.pointee.index == 0 {
+            var spis = vm.pointee.gic.pending & vm.pointee.gic.enabled
+            while spis != 0 {
+                let n = UInt32(spis.trailingZeroBitCount)
+                spis &= spis - 1
+                if place(ListRegister.make(32 + n, physical: 32 + n)) { vm.pointee.gic.pending &= ~(1 << UInt64(n)) }
+            }
+        }
         a64_write_hcr_el2(HCR.guest.rawValue)
         a64_write_cptr_el2(0x37FF)               // RES1 bits, TFP and TZ: FP/SIMD and SVE trap
         a64_write_cnthctl_el2(1)                 // EL1PCTEN; EL1PCEN = 0: the physical timer traps
@@ -228,10 +242,10 @@ extension AArch64: GuestHosting {
         switch r.pointee.vector {
         case 8: break                                        // synchronous, below
         case 9, 10:
-            let tick = GIC.acknowledge(timer: {
-                _ = place(ListRegister.make(GIC.virtualTimerPPI, physical: GIC.virtualTimerPPI))
-            })
-            return tick ? .tick : .interrupt
+            let tick = GIC.acknowledge(timer: injectTimer)
+            // A device interrupt taken with the tick must reach the core now (.interrupt
+            // claims it); the slice still ends, the core checks the counter after every exit.
+            return tick && !GIC.pendingTaken() ? .tick : .interrupt
         case 11: return .fatal(.accessFault, pc: pc, detail: r.pointee.esr)   // SError
         default: return .fatal(.unknown, pc: pc, detail: r.pointee.vector)     // AArch32 EL1 is never entered
         }
@@ -262,7 +276,7 @@ extension AArch64: GuestHosting {
         case Syndrome.ecDataAbortLower, Syndrome.ecInstructionAbortLower:
             let ipa = faultingIPA(hpfar: r.pointee.hpfar, far: r.pointee.far)
             let gpa = GuestPhysicalAddress(ipa)
-            if s.ec == Syndrome.ecDataAbortLower, GIC.distWindow.contains(gpa) || GIC.redistWindow.contains(gpa),
+            if s.ec == Syndrome.ecDataAbortLower, VGICLayout.distWindow.contains(gpa) || VGICLayout.redistWindow.contains(gpa),
                let a = s.dataAccess(ipa: ipa, value: { register(r, $0) }) {
                 return .mmio(a)
             }
@@ -341,7 +355,8 @@ extension AArch64: GuestHosting {
         if now >= vcpuTimerDeadline(r) { return true }
         guard r.pointee.vmcr & (1 << 1) != 0 else { return false }
         let queued = r.pointee.lr.0 | r.pointee.lr.1 | r.pointee.lr.2 | r.pointee.lr.3
-        return r.pointee.pending != 0 || a64_atomic_load64(&r.pointee.inject) != 0 || queued >> 62 != 0
+        let device = r.pointee.index == 0 && vm.pointee.gic.pending & vm.pointee.gic.enabled != 0
+        return r.pointee.pending != 0 || a64_atomic_load64(&r.pointee.inject) != 0 || queued >> 62 != 0 || device
     }
 
     public static func vcpuTimerDeadline(_ r: UnsafeMutablePointer<a64_vcpu_t>) -> UInt64 {

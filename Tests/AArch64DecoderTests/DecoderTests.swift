@@ -175,3 +175,65 @@ final class SystemRegisterTrapTests: XCTestCase {
         XCTAssertEqual(sgiTargets(0 << 24 | 0xFFFF, sender: 0).bits, 0xFFFF, "the INTID does not change the targets")
     }
 }
+
+final class VirtualGICTests: XCTestCase {
+    func testDistributorIdentificationAndControl() {
+        var g = VirtualGIC()
+        XCTAssertEqual(g.distributor(VGICLayout.pidr2, write: false, 0), 0x30, "ArchRev 3: GICv3")
+        let typer = g.distributor(VGICLayout.typer, write: false, 0)
+        XCTAssertEqual(typer & 0x1F, 2, "ITLinesNumber 2: 96 INTIDs")
+        XCTAssertEqual((typer >> 19) & 0x1F, 9, "10 INTID bits")
+        XCTAssertEqual(typer & (1 << 17), 0, "no LPIs")
+        _ = g.distributor(VGICLayout.ctlr, write: true, 0xFFFF_FFFF)
+        XCTAssertEqual(g.distributor(VGICLayout.ctlr, write: false, 0), 0x13 | 1 << 6,
+                       "EnableGrp0/1 and ARE stick, DS reads as 1 (one security state)")
+        XCTAssertEqual(g.distributor(0x0C00, write: false, 0), 0, "ICFGR and the rest read as zero")
+        XCTAssertEqual(g.distributor(0x0C00, write: true, 0xFFFF), 0)
+    }
+
+    func testOnlyOwnedSPIsCanBeEnabled() {
+        var g = VirtualGIC()
+        g.owned = VirtualGIC.bit(56) | VirtualGIC.bit(48)
+        _ = g.distributor(VGICLayout.isenabler + 4, write: true, 0xFFFF_FFFF)      // SPIs 32..63
+        XCTAssertEqual(g.enabled, VirtualGIC.bit(56) | VirtualGIC.bit(48), "a guest cannot enable what it does not own")
+        XCTAssertEqual(g.distributor(VGICLayout.isenabler + 4, write: false, 0), 1 << 24 | 1 << 16)
+        _ = g.distributor(VGICLayout.icenabler + 4, write: true, 1 << 24)
+        XCTAssertEqual(g.enabled, VirtualGIC.bit(48))
+        _ = g.distributor(VGICLayout.isenabler + 8, write: true, 0xFFFF_FFFF)      // SPIs 64..95: none owned
+        XCTAssertEqual(g.enabled, VirtualGIC.bit(48))
+        XCTAssertEqual(g.distributor(VGICLayout.isenabler, write: false, 0), 0, "SGI/PPI enables live in the redistributor")
+    }
+
+    func testSPIBitsAreBounded() {
+        XCTAssertEqual(VirtualGIC.bit(31), 0, "a PPI is no SPI")
+        XCTAssertEqual(VirtualGIC.bit(32), 1)
+        XCTAssertEqual(VirtualGIC.bit(95), 1 << 63)
+        XCTAssertEqual(VirtualGIC.bit(96), 0)
+        XCTAssertEqual(VirtualGIC.bit(UInt32.max), 0)
+    }
+
+    func testRedistributorFrames() {
+        var g = VirtualGIC()
+        XCTAssertEqual(g.redistributor(0, VGICLayout.rdTyper, write: false, 0), 0, "vCPU 0: affinity 0.0.0.0, not last")
+        let last = g.redistributor(7, VGICLayout.rdTyper, write: false, 0)
+        XCTAssertEqual(last >> 32, 7, "affinity Aff0 = vCPU index")
+        XCTAssertEqual((last >> 8) & 0xFFFF, 7, "processor number")
+        XCTAssertNotEqual(last & (1 << 4), 0, "frame 7 is the Last")
+        XCTAssertEqual(g.redistributor(3, VGICLayout.rdTyper + 4, write: false, 0), 3, "the high word alone")
+        XCTAssertEqual(g.redistributor(1, VGICLayout.rdWaker, write: false, 0), 0, "awake: ChildrenAsleep = 0")
+        XCTAssertEqual(g.redistributor(1, VGICLayout.pidr2, write: false, 0), 0x30)
+        _ = g.redistributor(2, VGICLayout.sgiFrame + VGICLayout.isenabler, write: true, 1 << 27 | 1 << 1)
+        _ = g.redistributor(2, VGICLayout.sgiFrame + VGICLayout.icenabler, write: true, 1 << 1)
+        XCTAssertEqual(g.redistributor(2, VGICLayout.sgiFrame + VGICLayout.isenabler, write: false, 0), 1 << 27)
+        XCTAssertEqual(g.privateEnabled[3], 0, "per vCPU")
+        XCTAssertEqual(g.redistributor(8, VGICLayout.rdTyper, write: false, 0), 0, "no ninth frame")
+        XCTAssertEqual(g.redistributor(-1, VGICLayout.rdTyper, write: false, 0), 0)
+    }
+
+    func testWindows() {
+        XCTAssertTrue(VGICLayout.distWindow.contains(GuestPhysicalAddress(0x0800_FFFC)))
+        XCTAssertFalse(VGICLayout.distWindow.contains(GuestPhysicalAddress(0x0801_0000)))
+        XCTAssertTrue(VGICLayout.redistWindow.contains(GuestPhysicalAddress(0x080A_0000 + 7 * 0x2_0000 + 0x1_0100)))
+        XCTAssertFalse(VGICLayout.redistWindow.contains(GuestPhysicalAddress(0x080A_0000 + 8 * 0x2_0000)))
+    }
+}

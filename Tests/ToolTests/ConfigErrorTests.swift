@@ -108,7 +108,7 @@ final class ConfigErrorTests: XCTestCase {
             ("harts = [-1]", "field 'harts': hart -1 does not exist (the partition has 2 harts: 0...1)"),
             ("harts = [1, 1]", "field 'harts': hart 1 is listed twice"),
             ("restart = \"sometimes\"", "field 'restart': 'sometimes' is not one of never, on-crash, always"),
-            ("test_payload = \"nuke\"", "field 'test_payload': 'nuke' is not one of none, read-other-guest, write-hypervisor, touch-unassigned-mmio, bad-sbi-pointer, unknown-sbi, spin-forever, wfi-forever, illegal-instruction, all, bench, attacks, fuzz, crash-loop"),
+            ("test_payload = \"nuke\"", "field 'test_payload': 'nuke' is not one of none, read-other-guest, write-hypervisor, touch-unassigned-mmio, bad-sbi-pointer, unknown-sbi, spin-forever, wfi-forever, illegal-instruction, all, bench, attacks, fuzz, crash-loop, no-syndrome-access, el2-register"),
         ]
         for (line, expected) in cases {
             XCTAssertEqual(configErrors(partitionHead + guest("a", line)), ["p.toml:9: guest 'a': " + expected], line)

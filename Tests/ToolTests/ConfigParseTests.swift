@@ -110,8 +110,9 @@ final class ConfigParseTests: XCTestCase {
     func testTestPayloadNumbers() throws {
         XCTAssertEqual(TestPayload.allCases.map(\.rawValue), [
             "none", "read-other-guest", "write-hypervisor", "touch-unassigned-mmio", "bad-sbi-pointer",
-            "unknown-sbi", "spin-forever", "wfi-forever", "illegal-instruction", "all", "bench", "attacks", "fuzz", "crash-loop"])
-        XCTAssertEqual(TestPayload.allCases.map(\.number), Array(0...13))
+            "unknown-sbi", "spin-forever", "wfi-forever", "illegal-instruction", "all", "bench", "attacks", "fuzz", "crash-loop",
+            "no-syndrome-access", "el2-register"])
+        XCTAssertEqual(TestPayload.allCases.map(\.number), Array(0...15))
         let c = try parseConfig(partitionHead + guest("a", "test_payload = \"none\""))
         XCTAssertEqual(c.guests[0].flags & RUM_GUEST_F_TEST, RUM_GUEST_F_TEST, "none still means test mode")
         XCTAssertEqual(RestartPolicy.allCases.map(\.abiValue), [RUM_RESTART_NEVER, RUM_RESTART_ON_CRASH, RUM_RESTART_ALWAYS])

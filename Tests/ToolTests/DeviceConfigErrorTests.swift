@@ -115,9 +115,16 @@ final class DeviceConfigErrorTests: XCTestCase {
                        ["p.toml:18: device 'r': field 'irq': virtio-mmio slot 3 (0x10004000) raises irq 4, not 0"])
         XCTAssertEqual(configErrors(threeGuests + device("r", mmio: "0x10004000", "size = \"8K\"\nirq = 4\nqemu = \"virtio-rng\"")),
                        ["p.toml:21: device 'r': field 'size': a virtio-mmio slot is 4 KiB, not 8 KiB"])
-        XCTAssertEqual(configErrors("[partition]\nname = \"p\"\narch = \"aarch64\"\n" + guest("a")
+        let arm = "[partition]\nname = \"p\"\narch = \"aarch64\"\n" + guest("a")
+        XCTAssertEqual(configErrors(arm + device("r", mmio: "0x0a001000", "irq = 56\nqemu = \"virtio-rng\"")), [],
+                       "aarch64: transport 8 starts a page, INTID 48 + 8")
+        XCTAssertEqual(configErrors(arm + device("r", mmio: "0x0a004000", "irq = 48\nqemu = \"virtio-rng\"")),
+                       ["p.toml:10: device 'r': field 'mmio': 0xa004000 is not a page-aligned virtio-mmio transport of QEMU's aarch64 virt machine (0xa000000, 0xa001000, 0xa002000, 0xa003000)"])
+        XCTAssertEqual(configErrors(arm + device("r", mmio: "0x0a001000", "irq = 48\nqemu = \"virtio-rng\"")),
+                       ["p.toml:11: device 'r': field 'irq': virtio-mmio transport 8 (0xa001000) raises INTID 56, not 48"])
+        XCTAssertEqual(configErrors("[partition]\nname = \"p\"\narch = \"x86_64\"\n" + guest("a")
                                     + device("r", mmio: "0x0a000000", "qemu = \"virtio-rng\"")),
-                       ["p.toml:11: device 'r': field 'qemu': QEMU device hints are supported on riscv64 only (the virt machine's 4 KiB virtio-mmio slots)"])
+                       ["p.toml:11: device 'r': field 'qemu': QEMU device hints are supported on riscv64 and aarch64 only (the virt machines' virtio-mmio slots)"])
         XCTAssertEqual(configErrors(threeGuests + device("r", mmio: "0x10004000", "irq = 4\nqemu = \"virtio-rng\"")
                                     + device("s", mmio: "0x10004000", "irq = 4\nqemu = \"virtio-net\"")), [
             "p.toml:25: device 's': field 'mmio': 0x10004000..0x10005000 overlaps device 'r' (line 18, 0x10004000..0x10005000)",

@@ -44,7 +44,8 @@ public enum TestPayload: String, CaseIterable, Sendable {
     case none, readOtherGuest = "read-other-guest", writeHypervisor = "write-hypervisor",
          touchUnassignedMMIO = "touch-unassigned-mmio", badSBIPointer = "bad-sbi-pointer",
          unknownSBI = "unknown-sbi", spinForever = "spin-forever", wfiForever = "wfi-forever",
-         illegalInstruction = "illegal-instruction", all, bench, attacks, fuzz, crashLoop = "crash-loop"
+         illegalInstruction = "illegal-instruction", all, bench, attacks, fuzz, crashLoop = "crash-loop",
+         noSyndromeAccess = "no-syndrome-access", el2Register = "el2-register"
 
     public var number: UInt32 { UInt32(Self.allCases.firstIndex(of: self)!) }
 }

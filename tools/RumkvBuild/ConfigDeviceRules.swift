@@ -17,6 +17,10 @@ extension ConfigDecoder {
              "the guest-physical window of channels, SysTable and RAM"),
         ]
         if arch == .riscv64 { w.append((0x0C00_0000 ..< 0x0C60_0000, "the guests' virtual PLIC")) }
+        if arch == .aarch64 {
+            w.append((0x0800_0000 ..< 0x0801_0000, "the guests' virtual GIC distributor"))
+            w.append((0x080A_0000 ..< 0x081A_0000, "the guests' virtual GIC redistributors"))
+        }
         return w
     }
 
@@ -48,13 +52,14 @@ extension ConfigDecoder {
         }
     }
 
-    /// A QEMU-backed device must sit exactly on a virtio-mmio slot of riscv64 `virt`, with its interrupt.
+    /// A QEMU-backed device must sit exactly on a virtio-mmio slot of `virt`, with its interrupt.
     private mutating func checkSlot(_ d: DeviceConfig, arch: Arch?) {
         let who = "device '\(d.name)'"
         guard let arch else { return }
+        if arch == .aarch64 { return checkAArch64Slot(d) }
         guard arch == .riscv64 else {
             return report(d.line(of: "qemu"), who, "qemu",
-                          "QEMU device hints are supported on riscv64 only (the virt machine's 4 KiB virtio-mmio slots)")
+                          "QEMU device hints are supported on riscv64 and aarch64 only (the virt machines' virtio-mmio slots)")
         }
         guard let slot = VirtSlots.slot(at: d.mmio) else {
             return report(d.line(of: "mmio"), who, "mmio",
@@ -66,6 +71,23 @@ extension ConfigDecoder {
         if d.irq != VirtSlots.irq(slot) {
             report(d.line(of: "irq"), who, "irq",
                    "virtio-mmio slot \(slot) (\(FieldValue.hex(d.mmio))) raises irq \(VirtSlots.irq(slot)), not \(d.irq)")
+        }
+    }
+
+    /// aarch64 `virt`: a transport that starts a page, the whole page, its INTID.
+    private mutating func checkAArch64Slot(_ d: DeviceConfig) {
+        let who = "device '\(d.name)'"
+        guard let slot = AArch64VirtSlots.slot(at: d.mmio) else {
+            return report(d.line(of: "mmio"), who, "mmio",
+                          "\(FieldValue.hex(d.mmio)) is not a page-aligned virtio-mmio transport of QEMU's aarch64 virt machine (\(AArch64VirtSlots.listing))")
+        }
+        if d.size != 0x1000 {
+            report(d.line(of: "size"), who, "size",
+                   "the owner gets the 4 KiB page of 8 virtio-mmio transports, not \(ByteSize.format(d.size))")
+        }
+        if d.irq != AArch64VirtSlots.irq(slot) {
+            report(d.line(of: "irq"), who, "irq",
+                   "virtio-mmio transport \(slot) (\(FieldValue.hex(d.mmio))) raises INTID \(AArch64VirtSlots.irq(slot)), not \(d.irq)")
         }
     }
 

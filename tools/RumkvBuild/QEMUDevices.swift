@@ -9,6 +9,12 @@
 // (the arguments still come highest slot first, matching QEMU's own order).
 // The transports are switched to virtio 1.x (MMIO version 2) with
 // `-global virtio-mmio.force-legacy=false`.
+//
+// QEMU's aarch64 `virt` (hw/arm/virt.c) has 32 transports 512 bytes apart
+// from 0x0a000000, transport n raising SPI 16 + n (GIC INTID 48 + n). A
+// guest is given whole 4 KiB pages, so only the transport at the start of a
+// page (0, 8, 16, 24) can be passed through, and its owner gets the page
+// with the seven transports after it (AArch64VirtSlots).
 
 import Foundation
 
@@ -29,6 +35,29 @@ public enum VirtSlots {
     /// "0x10001000, 0x10002000, ..., 0x10008000" for messages.
     static var listing: String {
         "\(FieldValue.hex(mmio(0))), \(FieldValue.hex(mmio(1))), ..., \(FieldValue.hex(mmio(count - 1)))"
+    }
+}
+
+/// The passthrough-capable virtio-mmio transports of QEMU's aarch64 `virt`.
+public enum AArch64VirtSlots {
+    public static let base: UInt64 = 0x0A00_0000
+    public static let stride: UInt64 = 0x200
+    public static let count = 32
+    /// A guest gets the page, which holds this many transports.
+    public static let perPage = 8
+
+    /// The transport starting the page at `mmio`, if it is one.
+    public static func slot(at mmio: UInt64) -> Int? {
+        guard mmio >= base, (mmio - base) % 0x1000 == 0, (mmio - base) / stride < UInt64(count) else { return nil }
+        return Int((mmio - base) / stride)
+    }
+
+    public static func mmio(_ slot: Int) -> UInt64 { base + UInt64(slot) * stride }
+    /// The GIC INTID (SPI 16 + n).
+    public static func irq(_ slot: Int) -> UInt32 { UInt32(48 + slot) }
+
+    static var listing: String {
+        "\(FieldValue.hex(mmio(0))), \(FieldValue.hex(mmio(8))), \(FieldValue.hex(mmio(16))), \(FieldValue.hex(mmio(24)))"
     }
 }
 
@@ -63,7 +92,7 @@ extension PartitionConfig {
         let missing = missingDiskFiles(configDirectory: configDirectory)
         if !missing.isEmpty { throw ConfigError(missing) }
         let hinted = devices.filter { $0.qemu != nil }
-            .map { (device: $0, slot: VirtSlots.slot(at: $0.mmio)) }
+            .map { (device: $0, slot: arch == .aarch64 ? AArch64VirtSlots.slot(at: $0.mmio) : VirtSlots.slot(at: $0.mmio)) }
             .sorted { ($0.slot ?? -1) > ($1.slot ?? -1) }
         guard !hinted.isEmpty else { return [] }
         var args = ["-global", "virtio-mmio.force-legacy=false"]

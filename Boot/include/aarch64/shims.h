@@ -127,6 +127,19 @@ static inline void a64_mmio_write64(uint64_t addr, uint64_t v) {
     __asm__ volatile("str %0, [%1]" :: "r"(v), "r"(addr) : "memory");
 }
 
+/* Hostile tests (Guest/Kernel/Hostile.swift): a store pair (no instruction
+ * syndrome when it aborts to EL2) and an EL2 register written from EL1. */
+static inline void a64_stp_test(uint64_t addr) {
+    __asm__ volatile("stp xzr, xzr, [%0]" :: "r"(addr) : "memory");
+}
+static inline void a64_write_hcr_el2_from_el1(void) { __asm__ volatile("msr hcr_el2, xzr\n\tisb" ::: "memory"); }
+
+/* The event word Rumpk's interrupt handler posts into (Guest/aarch64/entry.S, .bss). */
+extern uint64_t rumpk_events;
+static inline void rumpk_post_events(uint64_t bits) { __atomic_fetch_or(&rumpk_events, bits, __ATOMIC_SEQ_CST); }
+static inline uint64_t rumpk_take_events(void) { return __atomic_exchange_n(&rumpk_events, 0, __ATOMIC_SEQ_CST); }
+static inline uint64_t rumpk_peek_events(void) { return __atomic_load_n(&rumpk_events, __ATOMIC_SEQ_CST); }
+
 /* The guest's EL1 vector table (Guest/aarch64/entry.S). */
 extern char rumpk_vectors[];
 static inline uint64_t a64_guest_vectors(void) { return (uint64_t)rumpk_vectors; }

@@ -40,17 +40,18 @@ func rumkvMain(_ magic: UInt64, _ infoAddress: UInt64) -> Never {
     platform.memory.reserve(PhysicalRange(base: infoAddress, size: UInt64(info.totalSize)), .firmware)
     info.forEachModule { start, end in platform.memory.reserve(PhysicalRange(base: start, size: end - start), .bootModule) }
 
-    let foundMADT = info.rsdp().map { Acpi.discoverCPUs(rsdp: $0, into: &platform) } ?? false
+    let foundMADT = info.rsdp().map { Acpi.discoverCPUs(rsdp: $0, memory: Acpi.identityMapped, into: &platform) } ?? false
     if !foundMADT { platform.addCPU(platform.bootCPU) }   // no usable MADT: count the CPU we run on
     TimeStamp.calibrate()
 
-    switch Virtualization.enter() {
-    case .failure(let box): H.refuse(box.failure.reason)
-    case .success(let caps):
+    do throws(Virtualization.Failure) {
+        let caps = try Virtualization.enter()
         platform.virtualization = "VMX"
         platform.virtualizationDetail = caps.unrestrictedGuest ? "VMX root, EPT, unrestricted guest" : "VMX root, EPT"
         platform.detailLabel = "VMCS revision"
         platform.detailValue = UInt64(caps.revision)
+    } catch {
+        H.refuse(error.reason)
     }
     H.start(platform)
 }

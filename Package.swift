@@ -36,9 +36,9 @@ let package = Package(
         // The riscv64 port's pure decoders (instructions, SBI, Sv39x4), host-testable.
         .target(name: "RISCV64Decoders", dependencies: ["RumkvCore", "RumABI"], path: "Hypervisor/riscv64",
                 sources: ["Decoders.swift", "CSRs.swift"]),
-        // The x86_64 port's pure parsers (multiboot2 information, ACPI tables), host-testable.
-        .target(name: "X86_64Parsers", dependencies: ["RumkvCore"], path: "Hypervisor/x86_64",
-                sources: ["Multiboot.swift", "Acpi.swift"]),
+        // The x86_64 port's pure parsers and decoders (multiboot2, ACPI, VM exits, VMCALL ABI, EPT, COM1), host-testable.
+        .target(name: "X86_64Parsers", dependencies: ["RumkvCore", "RumABI"], path: "Hypervisor/x86_64",
+                sources: ["Multiboot.swift", "Acpi.swift", "VMXDecode.swift"]),
         // libfdt, used only by host tests as the reference DTB reader.
         .systemLibrary(name: "CLibFDT", path: "Tests/CLibFDT"),
         // Host tests only: writable views of the (host: empty) trusted-key table.
@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "ToolTests", dependencies: ["RumkvBuild", "RumABI", "RumkvCore"], path: "Tests/ToolTests"),
         .testTarget(name: "RumLoaderTests", dependencies: ["RumLoader", "RumCrypto", "RumkvBuild", "RumABI", "CSodium", "TestSupport"], path: "Tests/RumLoaderTests"),
         .testTarget(name: "RISCV64DecoderTests", dependencies: ["RISCV64Decoders", "RumkvCore", "RumABI"], path: "Tests/RISCV64DecoderTests"),
-        .testTarget(name: "X86_64ParserTests", dependencies: ["X86_64Parsers", "RumkvCore", "TestSupport"],
+        .testTarget(name: "X86_64ParserTests", dependencies: ["X86_64Parsers", "RumkvCore", "RumABI", "TestSupport"],
                     path: "Tests/X86_64ParserTests"),
         .testTarget(name: "IONTests", dependencies: ["RumABI", "CRumABI"], path: "Tests/IONTests"),
     ],

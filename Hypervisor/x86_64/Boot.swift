@@ -5,7 +5,8 @@
 // before use: it is input from outside), RAM from its memory map, the
 // reservations (the first MiB of BIOS areas, the hypervisor image, the
 // information itself, boot modules), CPUs from the ACPI MADT, the TSC rate,
-// then VMX, and `Hypervisor<X86_64>` starts.
+// then VMX with the controls guests run with, and `Hypervisor<X86_64>`
+// starts with the guests of the boot bundle (the first module), if there is one.
 
 import ArchShims
 import RumkvCore
@@ -46,6 +47,7 @@ func rumkvMain(_ magic: UInt64, _ infoAddress: UInt64) -> Never {
 
     do throws(Virtualization.Failure) {
         let caps = try Virtualization.enter()
+        try VMX.configure(revision: caps.revision)
         platform.virtualization = "VMX"
         platform.virtualizationDetail = caps.unrestrictedGuest ? "VMX root, EPT, unrestricted guest" : "VMX root, EPT"
         platform.detailLabel = "VMCS revision"
@@ -53,5 +55,22 @@ func rumkvMain(_ magic: UInt64, _ infoAddress: UInt64) -> Never {
     } catch {
         H.refuse(error.reason)
     }
-    H.start(platform)
+    // The 8259 PICs stay masked: the hypervisor polls and guests get no physical interrupt.
+    x86_outb(0x21, 0xFF)
+    x86_outb(0xA1, 0xFF)
+    var module: PhysicalRange? = nil
+    info.forEachModule { start, end in if module == nil { module = PhysicalRange(base: start, size: end - start) } }
+    guard let m = module else {
+        H.banner(platform)
+        Out<X86_64>.line("no boot bundle (multiboot2 module): running without guests")
+        Shell<X86_64>.run(platform)
+    }
+    let bundle: BundleView
+    do { bundle = try BundleView(base: m.base, size: m.size, maxVCPUs: 8) } catch {
+        H.banner(platform)
+        Out<X86_64>.str("the boot module is not a bundle ("); Out<X86_64>.str(error.reason)
+        Out<X86_64>.line("): running without guests")
+        Shell<X86_64>.run(platform)
+    }
+    H.startWithGuests(platform, bundle: bundle, bootCPU: 0)
 }

@@ -34,7 +34,7 @@ enum Virtualization {
     }
 
     enum Failure: Error {
-        case noVMX, disabledByFirmware, regionTooLarge, noEPT, vmxeNotAllowed, vmxonInvalid, vmxonValid
+        case noVMX, disabledByFirmware, regionTooLarge, noEPT, vmxeNotAllowed, vmxonInvalid, vmxonValid, controlsUnsupported
 
         var reason: StaticString {
             switch self {
@@ -45,6 +45,7 @@ enum Virtualization {
             case .vmxeNotAllowed: "CR4.VMXE cannot be set (IA32_VMX_CR4_FIXED1)"
             case .vmxonInvalid: "VMXON failed with VMfailInvalid (VMXON region or revision rejected)"
             case .vmxonValid: "VMXON failed with VMfailValid (already in VMX operation)"
+            case .controlsUnsupported: "the CPU lacks a VMX control guests need (preemption timer, HLT/I/O/MSR exiting, 64-bit host or guest, EFER load)"
             }
         }
     }

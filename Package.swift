@@ -39,6 +39,9 @@ let package = Package(
         // The aarch64 port's pure decoders (ESR syndromes, SMCCC/PSCI, stage-2 descriptors), host-testable.
         .target(name: "AArch64Decoders", dependencies: ["RumkvCore", "RumABI"], path: "Hypervisor/aarch64",
                 sources: ["Decoders.swift", "VirtualGIC.swift"]),
+        // The x86_64 port's pure parsers and decoders (multiboot2, ACPI, VM exits, VMCALL ABI, EPT, COM1), host-testable.
+        .target(name: "X86_64Parsers", dependencies: ["RumkvCore", "RumABI"], path: "Hypervisor/x86_64",
+                sources: ["Multiboot.swift", "Acpi.swift", "VMXDecode.swift"]),
         // libfdt, used only by host tests as the reference DTB reader.
         .systemLibrary(name: "CLibFDT", path: "Tests/CLibFDT"),
         // Host tests only: writable views of the (host: empty) trusted-key table.
@@ -64,6 +67,8 @@ let package = Package(
         .testTarget(name: "RumLoaderTests", dependencies: ["RumLoader", "RumCrypto", "RumkvBuild", "RumABI", "CSodium", "TestSupport"], path: "Tests/RumLoaderTests"),
         .testTarget(name: "RISCV64DecoderTests", dependencies: ["RISCV64Decoders", "RumkvCore", "RumABI"], path: "Tests/RISCV64DecoderTests"),
         .testTarget(name: "AArch64DecoderTests", dependencies: ["AArch64Decoders", "RumkvCore", "RumABI"], path: "Tests/AArch64DecoderTests"),
+        .testTarget(name: "X86_64ParserTests", dependencies: ["X86_64Parsers", "RumkvCore", "RumABI", "TestSupport"],
+                    path: "Tests/X86_64ParserTests"),
         .testTarget(name: "IONTests", dependencies: ["RumABI", "CRumABI"], path: "Tests/IONTests"),
     ],
     swiftLanguageModes: [.v5]

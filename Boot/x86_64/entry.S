@@ -194,3 +194,14 @@ boot_pd:    .skip 4 * 4096
 /* VMXON region (SDM Vol. 3C 24.11.5): 4 KiB aligned, revision id written by Swift. */
     .globl  x86_vmxon_region
 x86_vmxon_region: .skip 4096
+/* VMX pages shared by every vCPU (VCPU.swift fills them at boot): I/O bitmaps
+ * A and B (every port exits), the MSR bitmap (every MSR exits), and the
+ * guest boot tables (GuestBootTables: page tables and GDT, mapped read-only
+ * into every guest at the port window). */
+    .balign 4096
+    .globl  x86_vmx_io_bitmaps
+x86_vmx_io_bitmaps: .skip 2 * 4096
+    .globl  x86_vmx_msr_bitmap
+x86_vmx_msr_bitmap: .skip 4096
+    .globl  x86_guest_boot_pages
+x86_guest_boot_pages: .skip 8 * 4096

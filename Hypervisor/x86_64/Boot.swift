@@ -5,7 +5,8 @@
 // before use: it is input from outside), RAM from its memory map, the
 // reservations (the first MiB of BIOS areas, the hypervisor image, the
 // information itself, boot modules), CPUs from the ACPI MADT, the TSC rate,
-// then VMX, and `Hypervisor<X86_64>` starts.
+// then VMX with the controls guests run with, and `Hypervisor<X86_64>`
+// starts with the guests of the boot bundle (the first module), if there is one.
 
 import ArchShims
 import RumkvCore
@@ -40,17 +41,36 @@ func rumkvMain(_ magic: UInt64, _ infoAddress: UInt64) -> Never {
     platform.memory.reserve(PhysicalRange(base: infoAddress, size: UInt64(info.totalSize)), .firmware)
     info.forEachModule { start, end in platform.memory.reserve(PhysicalRange(base: start, size: end - start), .bootModule) }
 
-    let foundMADT = info.rsdp().map { Acpi.discoverCPUs(rsdp: $0, into: &platform) } ?? false
+    let foundMADT = info.rsdp().map { Acpi.discoverCPUs(rsdp: $0, memory: Acpi.identityMapped, into: &platform) } ?? false
     if !foundMADT { platform.addCPU(platform.bootCPU) }   // no usable MADT: count the CPU we run on
     TimeStamp.calibrate()
 
-    switch Virtualization.enter() {
-    case .failure(let box): H.refuse(box.failure.reason)
-    case .success(let caps):
+    do throws(Virtualization.Failure) {
+        let caps = try Virtualization.enter()
+        try VMX.configure(revision: caps.revision)
         platform.virtualization = "VMX"
         platform.virtualizationDetail = caps.unrestrictedGuest ? "VMX root, EPT, unrestricted guest" : "VMX root, EPT"
         platform.detailLabel = "VMCS revision"
         platform.detailValue = UInt64(caps.revision)
+    } catch {
+        H.refuse(error.reason)
     }
-    H.start(platform)
+    // The 8259 PICs stay masked: the hypervisor polls and guests get no physical interrupt.
+    x86_outb(0x21, 0xFF)
+    x86_outb(0xA1, 0xFF)
+    var module: PhysicalRange? = nil
+    info.forEachModule { start, end in if module == nil { module = PhysicalRange(base: start, size: end - start) } }
+    guard let m = module else {
+        H.banner(platform)
+        Out<X86_64>.line("no boot bundle (multiboot2 module): running without guests")
+        Shell<X86_64>.run(platform)
+    }
+    let bundle: BundleView
+    do { bundle = try BundleView(base: m.base, size: m.size, maxVCPUs: 8) } catch {
+        H.banner(platform)
+        Out<X86_64>.str("the boot module is not a bundle ("); Out<X86_64>.str(error.reason)
+        Out<X86_64>.line("): running without guests")
+        Shell<X86_64>.run(platform)
+    }
+    H.startWithGuests(platform, bundle: bundle, bootCPU: 0)
 }

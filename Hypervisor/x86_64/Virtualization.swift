@@ -33,8 +33,8 @@ enum Virtualization {
         let unrestrictedGuest: Bool
     }
 
-    enum Failure {
-        case noVMX, disabledByFirmware, regionTooLarge, noEPT, vmxeNotAllowed, vmxonInvalid, vmxonValid
+    enum Failure: Error {
+        case noVMX, disabledByFirmware, regionTooLarge, noEPT, vmxeNotAllowed, vmxonInvalid, vmxonValid, controlsUnsupported
 
         var reason: StaticString {
             switch self {
@@ -45,36 +45,35 @@ enum Virtualization {
             case .vmxeNotAllowed: "CR4.VMXE cannot be set (IA32_VMX_CR4_FIXED1)"
             case .vmxonInvalid: "VMXON failed with VMfailInvalid (VMXON region or revision rejected)"
             case .vmxonValid: "VMXON failed with VMfailValid (already in VMX operation)"
+            case .controlsUnsupported: "the CPU lacks a VMX control guests need (preemption timer, HLT/I/O/MSR exiting, 64-bit host or guest, EFER load)"
             }
         }
     }
 
-    struct FailureBox: Error { let failure: Failure; init(_ f: Failure) { failure = f } }
-
     /// Checks VMX, enables it and executes VMXON.
-    static func enter() -> Result<Capabilities, FailureBox> {
-        guard x86_cpuid(1, 0).ecx & (1 << 5) != 0 else { return .failure(FailureBox(.noVMX)) }
+    static func enter() throws(Failure) -> Capabilities {
+        guard x86_cpuid(1, 0).ecx & (1 << 5) != 0 else { throw .noVMX }
 
         let control = x86_rdmsr(msrFeatureControl)
         if control & featureControlLock == 0 {
             x86_wrmsr(msrFeatureControl, control | featureControlVMXOutsideSMX | featureControlLock)
         } else if control & featureControlVMXOutsideSMX == 0 {
-            return .failure(FailureBox(.disabledByFirmware))
+            throw .disabledByFirmware
         }
 
         // A.1: revision in bits 30:0, VMXON/VMCS region size in bits 44:32.
         let basic = x86_rdmsr(msrVMXBasic)
         let revision = UInt32(truncatingIfNeeded: basic & 0x7FFF_FFFF)
-        guard (basic >> 32) & 0x1FFF <= 4096 else { return .failure(FailureBox(.regionTooLarge)) }
+        guard (basic >> 32) & 0x1FFF <= 4096 else { throw .regionTooLarge }
 
         // A.3.2/A.3.3: allowed-1 settings are the high 32 bits of each control MSR.
         let primary = x86_rdmsr(msrProcBasedControls) >> 32
         let secondary = primary & (1 << 31) != 0 ? x86_rdmsr(msrProcBasedControls2) >> 32 : 0
-        guard secondary & (1 << 1) != 0 else { return .failure(FailureBox(.noEPT)) }
+        guard secondary & (1 << 1) != 0 else { throw .noEPT }
 
         // A.7/A.8: bits set in FIXED0 must be 1, bits clear in FIXED1 must be 0.
         let cr4Fixed1 = x86_rdmsr(msrCR4Fixed1)
-        guard cr4Fixed1 & cr4VMXE != 0 else { return .failure(FailureBox(.vmxeNotAllowed)) }
+        guard cr4Fixed1 & cr4VMXE != 0 else { throw .vmxeNotAllowed }
         x86_write_cr0((x86_read_cr0() | x86_rdmsr(msrCR0Fixed0)) & x86_rdmsr(msrCR0Fixed1))
         x86_write_cr4((x86_read_cr4() | cr4VMXE | x86_rdmsr(msrCR4Fixed0)) & cr4Fixed1)
 
@@ -83,11 +82,11 @@ enum Virtualization {
         UnsafeMutablePointer<UInt32>(bitPattern: UInt(region))!.pointee = revision
         switch x86_vmxon(region) {
         case 0: break
-        case 1: return .failure(FailureBox(.vmxonInvalid))
-        default: return .failure(FailureBox(.vmxonValid))
+        case 1: throw .vmxonInvalid
+        default: throw .vmxonValid
         }
         inRootOperation = true
-        return .success(Capabilities(revision: revision, unrestrictedGuest: secondary & (1 << 7) != 0))
+        return Capabilities(revision: revision, unrestrictedGuest: secondary & (1 << 7) != 0)
     }
 
     /// Leaves VMX operation (before power-off), if we entered it.

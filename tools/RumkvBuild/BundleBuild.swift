@@ -11,7 +11,8 @@ import RumABI
 extension Builder {
     /// The partition config `rumkv run` uses for `arch` when none is given, if the arch hosts guests.
     public func defaultConfig(_ arch: Arch) -> URL? {
-        let url = root.appendingPathComponent("configs/qemu-\(arch.rawValue)-virt/three-guests.toml")
+        let dir = arch == .x86_64 ? "configs/bochs-x86_64" : "configs/qemu-\(arch.rawValue)-virt"
+        let url = root.appendingPathComponent("\(dir)/three-guests.toml")
         return FileManager.default.fileExists(atPath: url.path) ? url : nil
     }
 

@@ -85,6 +85,59 @@ static inline void x86_ud2(void) { __asm__ volatile("ud2" ::: "memory"); }
 /* Bochs magic breakpoint (`magic_break: enabled=1`): a no-op elsewhere. */
 static inline void x86_bochs_break(void) { __asm__ volatile("xchg %%bx, %%bx" ::: "memory"); }
 
+/* VMCS instructions (SDM Vol. 3C 31.3); same return convention as x86_vmxon. */
+static inline int x86_vmclear(uint64_t vmcs) {
+    uint8_t cf, zf;
+    __asm__ volatile("vmclear %2; setc %0; setz %1" : "=qm"(cf), "=qm"(zf) : "m"(vmcs) : "cc", "memory");
+    return cf ? 1 : (zf ? 2 : 0);
+}
+static inline int x86_vmptrld(uint64_t vmcs) {
+    uint8_t cf, zf;
+    __asm__ volatile("vmptrld %2; setc %0; setz %1" : "=qm"(cf), "=qm"(zf) : "m"(vmcs) : "cc", "memory");
+    return cf ? 1 : (zf ? 2 : 0);
+}
+static inline uint64_t x86_vmread(uint64_t field) {
+    uint64_t v; __asm__ volatile("vmread %1, %0" : "=rm"(v) : "r"(field) : "cc"); return v;
+}
+static inline int x86_vmwrite(uint64_t field, uint64_t value) {
+    uint8_t cf, zf;
+    __asm__ volatile("vmwrite %3, %2; setc %0; setz %1" : "=qm"(cf), "=qm"(zf) : "r"(field), "rm"(value) : "cc", "memory");
+    return cf ? 1 : (zf ? 2 : 0);
+}
+/* INVEPT type 2 (all contexts): descriptor {eptp, 0}. */
+static inline void x86_invept_all(void) {
+    struct { uint64_t eptp, zero; } d = { 0, 0 };
+    uint64_t type = 2;
+    __asm__ volatile("invept %0, %1" :: "m"(d), "r"(type) : "cc", "memory");
+}
+
+/* Descriptor-table and task registers, for the VMCS host state. */
+static inline uint64_t x86_sgdt_base(void) {
+    struct __attribute__((packed)) { uint16_t limit; uint64_t base; } d; __asm__ volatile("sgdt %0" : "=m"(d)); return d.base;
+}
+static inline uint64_t x86_sidt_base(void) {
+    struct __attribute__((packed)) { uint16_t limit; uint64_t base; } d; __asm__ volatile("sidt %0" : "=m"(d)); return d.base;
+}
+static inline uint16_t x86_str(void) { uint16_t v; __asm__ volatile("str %0" : "=r"(v)); return v; }
+static inline uint16_t x86_read_ss(void) { uint16_t v; __asm__ volatile("mov %%ss, %0" : "=r"(v)); return v; }
+static inline uint16_t x86_read_ds(void) { uint16_t v; __asm__ volatile("mov %%ds, %0" : "=r"(v)); return v; }
+static inline uint16_t x86_read_es(void) { uint16_t v; __asm__ volatile("mov %%es, %0" : "=r"(v)); return v; }
+static inline void x86_outb_port(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
+
+/* Atomics on a vCPU's pending-interrupt word (any CPU may raise). */
+static inline void x86_atomic_or64(uint64_t *p, uint64_t v) { __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST); }
+static inline uint64_t x86_atomic_swap64(uint64_t *p, uint64_t v) { return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST); }
+
+/* 32-bit device register access. */
+static inline uint32_t x86_mmio_read32(uint64_t addr) { return *(volatile uint32_t *)addr; }
+static inline void x86_mmio_write32(uint64_t addr, uint32_t v) { *(volatile uint32_t *)addr = v; }
+
+/* Shared VMX pages in .bss (entry.S): I/O bitmaps A and B, the MSR bitmap, guest boot tables. */
+extern char x86_vmx_io_bitmaps[], x86_vmx_msr_bitmap[], x86_guest_boot_pages[];
+static inline uint64_t x86_io_bitmaps_address(void) { return (uint64_t)x86_vmx_io_bitmaps; }
+static inline uint64_t x86_msr_bitmap_address(void) { return (uint64_t)x86_vmx_msr_bitmap; }
+static inline uint64_t x86_guest_boot_pages_address(void) { return (uint64_t)x86_guest_boot_pages; }
+
 /* Linker-script symbols bounding the hypervisor image; the VMXON region (entry.S). */
 extern char __image_start[], __image_end[], x86_vmxon_region[];
 static inline uint64_t x86_image_start(void) { return (uint64_t)__image_start; }

@@ -18,22 +18,23 @@ import RumABI
 enum Bench<P: GuestPort & HostilePort> {
     static func run(_ t: UnsafePointer<SysTable>) {
         var samples: InlineArray<64, UInt64> = .init(repeating: 0)
+        P.benchCounterStart()
         // Null call: instructions from before to after one hypercall, minus the
         // cost of the two counter reads themselves.
         let bias = measureEmpty()
         for i in 0..<64 {
-            let a = P.instructionsRetired()
+            let a = P.benchInstructions()
             P.nullCall()
-            let b = P.instructionsRetired()
+            let b = P.benchInstructions()
             samples[i] = b &- a &- bias
         }
         report("null_call_instructions", median(&samples))
 
         for i in 0..<64 {
             let deadline = P.counter() + 1_000_000
-            let a = P.instructionsRetired()
+            let a = P.benchInstructions()
             armTimer(deadline)
-            let b = P.instructionsRetired()
+            let b = P.benchInstructions()
             samples[i] = b &- a &- bias
         }
         armTimer(UInt64.max)
@@ -52,8 +53,8 @@ enum Bench<P: GuestPort & HostilePort> {
     }
 
     static func measureEmpty() -> UInt64 {
-        let a = P.instructionsRetired()
-        let b = P.instructionsRetired()
+        let a = P.benchInstructions()
+        let b = P.benchInstructions()
         return b &- a
     }
 

@@ -163,6 +163,7 @@ enum ChannelBench<P: GuestPort> {
         let hz = kernel.table?.pointee.timebase_hz ?? 10_000_000
         Console<P>.bench("doorbell_roundtrip_instructions", instructions.median())
         Console<P>.bench("doorbell_roundtrip_ticks", ticks.median())
+        Console<P>.bench("timebase_hz", hz)
         Console<P>.bench("channel_packets_per_second_polling", packets * hz / max(polled.ticks, 1))
         Console<P>.bench("channel_packets_per_second_doorbell", packets * hz / max(rung.ticks, 1))
         Console<P>.bench("channel_doorbells_per_4096_packets_doorbell", rung.doorbells)

@@ -30,6 +30,12 @@ public protocol HostilePort {
     static var unassignedMMIO: UInt64 { get }
     /// The cheapest hypercall there is (SBI get_spec_version, HVC version, ...).
     static func nullCall()
+    /// Starts the counter `benchInstructions` reads.
+    static func benchCounterStart()
+    /// Instructions retired at every privilege level (under QEMU -icount), for
+    /// the bench payload's hypercall timing: `instructionsRetired` unless the
+    /// port has a finer counter for a vCPU that never migrates.
+    static func benchInstructions() -> UInt64
     /// A Rumkv hypercall (RUM_HC_*) with raw arguments; returns its error code (RUM_HC_*).
     static func rumkvCall(_ fid: UInt32, _ a0: UInt64, _ a1: UInt64) -> Int64
     /// Jumps to `address` (the attack suite's instruction-fetch cases).
@@ -54,12 +60,17 @@ extension HostilePort {
     public static func execute(_ address: UInt64) {
         unsafeBitCast(UInt(address), to: (@convention(c) () -> Void).self)()
     }
+    public static func benchCounterStart() {}
     public static func portAttack(_ i: Int, _ c: AttackContext) -> Attack? { nil }
     public static func attackInstruction(_ id: Int) {}
     public static func fuzzExtension(_ i: Int) -> UInt64? { nil }
     public static func fuzzEndsGuest(_ ext: UInt64, _ fid: UInt64, _ a0: UInt64, _ a1: UInt64) -> Bool { false }
     public static func noSyndromeAccess() -> Bool { false }
     public static func el2Register() -> Bool { false }
+}
+
+extension HostilePort where Self: GuestPort {
+    public static func benchInstructions() -> UInt64 { instructionsRetired() }
 }
 
 public enum Hostile<P: GuestPort & HostilePort> {

@@ -158,6 +158,12 @@ extension GuestAArch64: HostilePort {
 
     /// Guest nanoseconds (`nanoseconds()`): instructions under QEMU -icount shift=0.
     public static func instructionsRetired() -> UInt64 { nanoseconds() }
+    /// The bench payload (a pinned vCPU) times hypercalls with the PMU cycle
+    /// counter, which counts EL2 too and, under -icount shift=0, one per
+    /// instruction: the virtual counter's 16 ns steps are too coarse for a
+    /// round trip of about a hundred instructions.
+    public static func benchCounterStart() { a64_pmu_cycles_start() }
+    public static func benchInstructions() -> UInt64 { a64_read_pmccntr() }
     public static func nullCall() { _ = a64_hvc_call(call(Hypercall.version), 0, 0, 0) }
     public static func rumkvCall(_ fid: UInt32, _ a0: UInt64, _ a1: UInt64) -> Int64 {
         Int64(bitPattern: a64_hvc_call(call(fid), a0, a1, 0).x0)

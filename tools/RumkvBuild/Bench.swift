@@ -13,6 +13,7 @@
 import Foundation
 
 public struct BenchResult: Sendable {
+    public var arch: Arch = .riscv64
     public var nullCallInstructions: UInt64 = 0
     public var timerSetInstructions: UInt64 = 0
     public var timerWakeTicks: UInt64 = 0
@@ -23,11 +24,13 @@ public struct BenchResult: Sendable {
 
     public var report: String {
         let wakeMicros = timebaseHz > 0 ? Double(timerWakeTicks) * 1e6 / Double(timebaseHz) : 0
+        let call = arch == .aarch64 ? "null HVC round trip (EL1 -> EL2 -> EL1):   " : "null SBI call round trip (VS -> HS -> VS):  "
+        let timer = arch == .aarch64 ? "timer re-arm (CNTV_CVAL/CTL, no exit):     " : "timer re-arm (SBI set_timer):              "
         return """
-            null SBI call round trip (VS -> HS -> VS):  \(nullCallInstructions) instructions
-            timer re-arm (SBI set_timer):              \(timerSetInstructions) instructions
+            \(call)\(nullCallInstructions) instructions
+            \(timer)\(timerSetInstructions) instructions
             timer wake-up past the deadline:           \(timerWakeTicks) ticks (\(String(format: "%.1f", wakeMicros)) us guest time)
-            guest restart (fault -> first output):     \(restartMicros) us guest time
+            guest restart (fault -> first output):     \(restartMicros > 0 ? "\(restartMicros) us guest time" : "not measured")
             hypervisor image (loaded bytes):           \(imageLoadBytes) bytes (\(imageLoadBytes / 1024) KiB)
             hypervisor memory incl. bss and stack:     \(imageMemoryBytes) bytes
             """
@@ -42,10 +45,14 @@ public struct IOBenchResult: Sendable {
     public var deliveries: UInt64 = 0
     /// The guest's view: its notify to its handler, median (includes QEMU's I/O).
     public var notifyToHandlerInstructions: UInt64 = 0
-    /// Median of 64, in 10 MHz ticks of guest time. (The guest's instret samples are
+    /// Median of 64, in ticks of guest time (timebaseHz). (The guest's instret samples are
     /// printed too, but QEMU 7.2 sometimes returns the same instret across a round
     /// trip under -icount; guest time is the same clock, 1 instruction = 1 ns.)
     public var doorbellRoundTripTicks: UInt64 = 0
+    /// The ping guest's timebase (10 MHz on riscv64 virt, 62.5 MHz on aarch64 virt).
+    public var timebaseHz: UInt64 = 10_000_000
+    /// The round trip in microseconds of guest time.
+    public var doorbellRoundTripMicros: Double { Double(doorbellRoundTripTicks) * 1e6 / Double(max(timebaseHz, 1)) }
     public var packetsPerSecondPolling: UInt64 = 0
     public var packetsPerSecondDoorbell: UInt64 = 0
     public var doorbellsPer4096Doorbell: UInt64 = 0
@@ -57,7 +64,7 @@ public struct IOBenchResult: Sendable {
         """
         device interrupt delivery (take -> claim):  \(deliveryMeanInstructions) instructions mean, \(deliveryMaxInstructions) max, \(deliveries) interrupts
         blk notify -> guest handler (median):      \(notifyToHandlerInstructions) instructions (includes QEMU's I/O)
-        doorbell round trip (ping -> pong -> ping): \(String(format: "%.1f", Double(doorbellRoundTripTicks) / 10)) us guest time (\(doorbellRoundTripTicks) ticks; 1 instruction = 1 ns)
+        doorbell round trip (ping -> pong -> ping): \(String(format: "%.1f", doorbellRoundTripMicros)) us guest time (\(doorbellRoundTripTicks) ticks at \(timebaseHz) Hz; 1 instruction = 1 ns)
         channel throughput with doorbells:         \(packetsPerSecondDoorbell) packets/s guest time, \(doorbellsPer4096Doorbell) doorbells per 4096 packets
         channel throughput polling:                \(packetsPerSecondPolling) packets/s guest time, \(doorbellsPer4096Polling) doorbells per 4096 packets
         """
@@ -67,7 +74,7 @@ public struct IOBenchResult: Sendable {
 public enum Bench {
     /// Runs the benchmark for `arch` with already built test-or-release images.
     public static func run(_ builder: Builder, _ arch: Arch, _ images: Images) throws -> BenchResult {
-        guard arch == .riscv64 else { throw BuildError("benchmarks need guests, which run on riscv64 so far") }
+        guard arch != .x86_64 else { throw BuildError("benchmarks run on riscv64 and aarch64 (x86_64 runs under Bochs, which has no -icount)") }
         var o = EmulatorOptions()
         o.smp = 2
         o.icount = true
@@ -77,6 +84,7 @@ public enum Bench {
         defer { s.terminate() }
         try s.expect("rumkv> ", timeout: 120)
         var r = BenchResult()
+        r.arch = arch
         let deadline = Date().addingTimeInterval(120)
         var text = ""
         while !text.contains("BENCH done") {
@@ -105,10 +113,13 @@ public enum Bench {
 
     /// The device and channel phases, with the `<arch>-io` partition on three harts.
     public static func runIO(_ builder: Builder, _ arch: Arch, _ images: Images) throws -> IOBenchResult {
-        guard arch == .riscv64 else { throw BuildError("device and channel benchmarks run on riscv64 so far") }
+        guard arch != .x86_64 else { throw BuildError("device and channel benchmarks run on riscv64 and aarch64") }
         var o = EmulatorOptions()
         o.smp = 3
         o.icount = true
+        // aarch64: the disk's owner sees its RAM at GPA == HPA for DMA, above its
+        // guest RAM window at 0x80000000 (configs/qemu-aarch64-virt/passthrough.toml).
+        if arch == .aarch64 { o.memoryMiB = 2048 }
         let prepared = try builder.prepareBundle(
             config: builder.root.appendingPathComponent("configs/bench/\(arch.rawValue)-io.toml"), images: images, arch: arch)
         o.bundle = prepared.url
@@ -135,6 +146,8 @@ public enum Bench {
         let ping = try backlog(s, "ping", until: "BENCH channel_doorbells_per_4096_packets_polling=", timeout: 300)
         r.pingPongInOrder = ping.contains("channel 0 ping: sent 1000, received 1000 pongs, in order")
         r.doorbellRoundTripTicks = value(ping, "doorbell_roundtrip_ticks")
+        let hz = value(ping, "timebase_hz")
+        if hz > 0 { r.timebaseHz = hz }
         r.packetsPerSecondPolling = value(ping, "channel_packets_per_second_polling")
         r.packetsPerSecondDoorbell = value(ping, "channel_packets_per_second_doorbell")
         r.doorbellsPer4096Doorbell = value(ping, "channel_doorbells_per_4096_packets_doorbell")

@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench",
         abstract: "Measure hypercall, timer, restart, device interrupt and channel costs under QEMU -icount (deterministic).")
 
-    @Option(help: "Architecture (riscv64 hosts guests so far).")
+    @Option(help: "Architecture: riscv64 or aarch64.")
     var arch: String = "riscv64"
 
     func run() throws {

@@ -45,6 +45,20 @@ static inline uint64_t a64_read_cntpct(void) {
 }
 static inline uint64_t a64_read_cntfrq(void) { return A64_MRS(CNTFRQ_EL0); }
 
+/* PMU cycle counter, for the bench payload only (Guest/Kernel/Bench.swift).
+ * PMCCFILTR_EL0.NSH (bit 27) counts EL2 as well as EL1 and EL0; PMCNTENSET_EL0
+ * bit 31 enables the cycle counter, PMCR_EL0.E (bit 0) the PMU. Under QEMU
+ * -icount shift=0 it advances one per instruction, on this CPU only. */
+static inline void a64_pmu_cycles_start(void) {
+    A64_MSR(PMCCFILTR_EL0, 1ull << 27);
+    A64_MSR(PMCNTENSET_EL0, 1ull << 31);
+    A64_MSR(PMCR_EL0, A64_MRS(PMCR_EL0) | 1);
+}
+static inline uint64_t a64_read_pmccntr(void) {
+    __asm__ volatile("isb" ::: "memory");
+    return A64_MRS(PMCCNTR_EL0);
+}
+
 /* Hints and barriers. */
 static inline void a64_mask_interrupts(void) { __asm__ volatile("msr daifset, #0xf" ::: "memory"); }
 static inline void a64_wfi(void) { __asm__ volatile("wfi" ::: "memory"); }

@@ -191,6 +191,54 @@ extension GuestAArch64: HostilePort {
 
     /// QEMU virt's PL011, which Rumkv keeps for itself.
     public static var unassignedMMIO: UInt64 { 0x0900_0000 }
+
+    /// QEMU virt's map (hw/arm/virt.c), EL2 and EL3, PSCI and SMCCC. The
+    /// virtual GIC distributor and this guest's redistributors are emulated,
+    /// so they are absent here but for a store pair (ISV = 0).
+    public static func portAttack(_ i: Int, _ c: AttackContext) -> Attack? {
+        let notSupported: Int64 = -1
+        let ownCrash = RUM_FAULT_CRASH_REPORT
+        switch i {
+        case 0: return Attack("null-load", .load(0))
+        case 1: return Attack("flash-store", .store(0x0400_0000))
+        case 2: return Attack("uart", .store(0x0900_0000))
+        case 3: return Attack("rtc", .load(0x0901_0000))
+        case 4: return Attack("fw-cfg", .load(0x0902_0000))
+        case 5: return Attack("gpio", .store(0x0903_0000))
+        case 6: return Attack("secure-uart", .load(0x0904_0000))
+        case 7: return Attack("virtio-transport", .load(0x0A00_0000))
+        case 8: return Attack("platform-bus", .load(0x0C00_0000))
+        case 9: return Attack("secure-memory", .load(0x0E00_0000))
+        case 10: return Attack("pcie-mmio", .store(0x1000_0000))
+        case 11: return Attack("pcie-ecam", .load(0x3F00_0000))
+        case 12: return Attack("hypervisor-image", .load(0x4020_0000))
+        case 13: return Attack("ipa-top", .load((1 << 40) - 8))
+        case 14: return Attack("gicd-store-pair", .instruction(id: 0, fault: RUM_FAULT_STAGE2, detail: 0x0800_0000))
+        case 15: return Attack("mrs-vttbr-el2", .instruction(id: 1, fault: ownCrash, detail: nil))
+        case 16: return Attack("msr-vbar-el2", .instruction(id: 2, fault: ownCrash, detail: nil))
+        case 17: return Attack("tlbi-alle2", .instruction(id: 3, fault: ownCrash, detail: nil))
+        case 18: return Attack("at-s12e1r", .instruction(id: 4, fault: ownCrash, detail: nil))
+        case 19: return Attack("mrs-scr-el3", .instruction(id: 5, fault: ownCrash, detail: nil))
+        case 20: return Attack("msr-ich-hcr-el2", .instruction(id: 6, fault: ownCrash, detail: nil))
+        case 21: return Attack("psci-unknown-function", .call(ext: 0, fid: 0x8400_00FF, a0: 0, a1: 0, a2: 0, expect: notSupported))
+        case 22: return Attack("smccc-arch-features", .call(ext: 0, fid: 0x8000_0001, a0: 0, a1: 0, a2: 0, expect: notSupported))
+        case 23: return Attack("psci-high-bits", .call(ext: 1, fid: 0x8400_0000, a0: 0, a1: 0, a2: 0, expect: notSupported))
+        default: return nil
+        }
+    }
+
+    public static func attackInstruction(_ id: Int) {
+        switch id {
+        case 0: a64_stp_test(0x0800_0000)
+        case 1: a64_attack_mrs_vttbr_el2()
+        case 2: a64_attack_msr_vbar_el2()
+        case 3: a64_attack_tlbi_alle2()
+        case 4: a64_attack_at_s12e1r()
+        case 5: a64_attack_mrs_scr_el3()
+        case 6: a64_attack_msr_ich_hcr()
+        default: break
+        }
+    }
 }
 
 @_cdecl("rumpk_main")

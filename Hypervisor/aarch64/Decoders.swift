@@ -266,9 +266,12 @@ public enum Stage2Format {
     public static func tableDescriptor(_ pa: UInt64) -> UInt64 { (pa & addressMask) | table | valid }
 
     /// A leaf's attribute bits: normal memory is inner-shareable write-back and
-    /// executable; devices are Device-nGnRE and never executable.
+    /// executable if writable (guest RAM); read-only pages (the SysTable and
+    /// device table) are data, never executable; devices are Device-nGnRE and
+    /// never executable.
     public static func leafAttributes(device: Bool, writable: Bool) -> UInt64 {
-        (device ? memAttrDevice | executeNever : memAttrNormalWB | shInner) | accessFlag | s2apRead | (writable ? s2apWrite : 0)
+        (device ? memAttrDevice : memAttrNormalWB | shInner) | (device || !writable ? executeNever : 0)
+            | accessFlag | s2apRead | (writable ? s2apWrite : 0)
     }
 
     /// A 2 MiB block at level 2 (bit 1 clear) or a 4 KiB page at level 3 (bit 1 set).

@@ -141,6 +141,8 @@ final class Stage2FormatTests: XCTestCase {
         XCTAssertEqual(Stage2Format.leaf(0x4040_0000, ram, page: false), 0x4040_0000 | 0x7FD, "AF, SH inner, RW, MemAttr 0xF, block")
         let ro = Stage2Format.leafAttributes(device: false, writable: false)
         XCTAssertEqual(ro & Stage2Format.s2apWrite, 0, "the SysTable page is read-only")
+        XCTAssertNotEqual(ro & Stage2Format.executeNever, 0, "and never executable (the attack suite's systable-execute)")
+        XCTAssertEqual(ram & Stage2Format.executeNever, 0, "guest RAM executes")
         let dev = Stage2Format.leafAttributes(device: true, writable: true)
         XCTAssertNotEqual(dev & Stage2Format.executeNever, 0, "devices never execute")
         XCTAssertEqual(Stage2Format.leaf(0x0900_0000, dev, page: true) & 3, 3, "a level-3 page")

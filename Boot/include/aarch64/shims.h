@@ -148,6 +148,16 @@ static inline void a64_stp_test(uint64_t addr) {
 }
 static inline void a64_write_hcr_el2_from_el1(void) { __asm__ volatile("msr hcr_el2, xzr\n\tisb" ::: "memory"); }
 
+/* Attack suite (Guest/aarch64/Port.swift attackInstruction): EL2 and EL3
+ * registers and instructions, UNDEFINED at EL1 (the guest's own vector takes
+ * them). */
+static inline void a64_attack_mrs_vttbr_el2(void) { uint64_t v; __asm__ volatile("mrs %0, vttbr_el2" : "=r"(v) :: "memory"); (void)v; }
+static inline void a64_attack_msr_vbar_el2(void) { __asm__ volatile("msr vbar_el2, xzr\n\tisb" ::: "memory"); }
+static inline void a64_attack_tlbi_alle2(void) { __asm__ volatile("tlbi alle2\n\tdsb sy" ::: "memory"); }
+static inline void a64_attack_at_s12e1r(void) { __asm__ volatile("at s12e1r, xzr\n\tisb" ::: "memory"); }
+static inline void a64_attack_mrs_scr_el3(void) { uint64_t v; __asm__ volatile("mrs %0, scr_el3" : "=r"(v) :: "memory"); (void)v; }
+static inline void a64_attack_msr_ich_hcr(void) { __asm__ volatile("msr S3_4_C12_C11_0, xzr\n\tisb" ::: "memory"); }
+
 /* The event word Rumpk's interrupt handler posts into (Guest/aarch64/entry.S, .bss). */
 extern uint64_t rumpk_events;
 static inline void rumpk_post_events(uint64_t bits) { __atomic_fetch_or(&rumpk_events, bits, __ATOMIC_SEQ_CST); }

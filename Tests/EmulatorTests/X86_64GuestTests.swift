@@ -34,4 +34,18 @@ final class X86_64GuestTests: XCTestCase {
 
     /// RUM_HC_CONSOLE_READ over VMCALL.
     func testTypedInputReachesTheAttachedGuest() throws { try GuestScenarios.typedInput(.x86_64) }
+
+    /// The portable attack suite in VMX non-root (the x86 port adds no cases
+    /// yet): EPT faults for RAM's end, the SysTable, the device table and the
+    /// channel window (read, write and fetch), exact errors for bad VMCALLs.
+    func testAttackSuiteIsContained() throws {
+        try GuestScenarios.attackSuite(.x86_64, minimumCases: 16, fatal: 9, expected: [
+            "ram-end-execute: contained (stage-2 fault, execute at 0x0000000080400000)",
+            "systable-store: contained (stage-2 fault, write at 0x000000007ffff000)",
+            "channel-window: contained (stage-2 fault, read at 0x000000007f000000)",
+            "hc-console-wrap: contained (answered -5)",
+            "hc-doorbell-unowned: contained (answered -3)",
+            "hc-unknown-function: contained (answered -2)",
+        ])
+    }
 }

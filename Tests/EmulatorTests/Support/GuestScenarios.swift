@@ -212,4 +212,48 @@ enum GuestScenarios {
         try s.expect("rumkv> ", timeout: 5)
         XCTAssertTrue(try s.command("version").contains("Rumkv 0.1.0"), "the shell has the console again")
     }
+
+    /// The attack suite (Guest/Kernel/Attacks.swift plus the port's cases):
+    /// at least `minimumCases` distinct attempts, each with one "contained"
+    /// verdict (a fatal one by the fault the next instance reads from its
+    /// SysTable, a call by its exact error), `fatal` of them ending an
+    /// instance, the lines of `expected` among them, while the others run on.
+    static func attackSuite(_ arch: Arch, minimumCases: Int, fatal: Int, expected: [String]) throws {
+        let (s, _) = try ConsoleSession.bootGuests("attacks", arch: arch)
+        defer { s.terminate() }
+        let before = try s.lastHeartbeat("alpha")
+        // Follow evil's console from its first instance: the suite prints more than a backlog holds.
+        XCTAssertEqual(try s.command("start evil"), "evil: started")
+        s.send("console evil\r")
+        let log = try s.expect("rumpk: attacks: done", timeout: 150).replacingOccurrences(of: "\r", with: "")
+        s.send("\u{1D}")
+        _ = try s.expect("rumkv> ", timeout: 10)
+
+        let cases = try XCTUnwrap(log.components(separatedBy: "rumpk: attacks: ").dropFirst().first
+            .flatMap { Int($0.prefix { $0.isNumber }) }, "the suite announces its size:\n\(log)")
+        XCTAssertGreaterThanOrEqual(cases, minimumCases)
+        let lines = log.components(separatedBy: "\n")
+        var names = Set<String>()
+        for i in 0..<cases {
+            let tag = String(format: "rumpk: attack %02d ", i)
+            let verdicts = lines.filter { $0.contains(tag) && $0.contains(": contained (") }
+            XCTAssertEqual(verdicts.count, 1, "attack \(i) has one 'contained' verdict:\n\(lines.filter { $0.contains(tag) })")
+            if let v = verdicts.first, let r = v.range(of: tag) {
+                names.insert(String(v[r.upperBound...].prefix { $0 != ":" }))
+            }
+        }
+        XCTAssertEqual(names.count, cases, "every case is a distinct attack")
+        XCTAssertFalse(log.contains("NOT CONTAINED"), log)
+        for line in expected { XCTAssertTrue(log.contains(line), "missing '\(line)' in:\n\(log)") }
+
+        XCTAssertGreaterThan(try s.lastHeartbeat("alpha"), before, "alpha kept running during the attacks")
+        XCTAssertGreaterThan(try s.lastHeartbeat("beta"), 0)
+        XCTAssertEqual(try s.row("alpha").restarts, 0)
+        XCTAssertEqual(try s.row("beta").restarts, 0)
+        let evil = try s.row("evil")
+        XCTAssertEqual(evil.state, "running", "the last instance runs on as a normal guest")
+        XCTAssertGreaterThanOrEqual(evil.restarts, fatal, "one instance per fatal attack")
+        XCTAssertTrue(try s.command("version").contains("Rumkv 0.1.0 arch \(arch.rawValue)"), "hypervisor console still answers")
+        XCTAssertNil(Soak.panicReport(s.transcript), "the hypervisor never trapped in its own code")
+    }
 }

@@ -128,46 +128,11 @@ final class RISCV64GuestTests: XCTestCase {
     /// (a fatal one by the fault the next instance reads from its SysTable, a
     /// call by its exact error), while the other guests keep running.
     func testAttackSuiteIsContained() throws {
-        let (s, _) = try ConsoleSession.bootGuests("attacks")
-        defer { s.terminate() }
-        let before = try s.lastHeartbeat("alpha")
-        // Follow evil's console from its first instance: the suite prints more than a backlog holds.
-        XCTAssertEqual(try s.command("start evil"), "evil: started")
-        s.send("console evil\r")
-        let log = try s.expect("rumpk: attacks: done", timeout: 120).replacingOccurrences(of: "\r", with: "")
-        s.send("\u{1D}")
-        _ = try s.expect("rumkv> ", timeout: 10)
-
-        let cases = try XCTUnwrap(log.components(separatedBy: "rumpk: attacks: ").dropFirst().first
-            .flatMap { Int($0.prefix { $0.isNumber }) }, "the suite announces its size:\n\(log)")
-        XCTAssertGreaterThanOrEqual(cases, 30)
-        let lines = log.components(separatedBy: "\n")
-        var names = Set<String>()
-        for i in 0..<cases {
-            let tag = String(format: "rumpk: attack %02d ", i)
-            let verdicts = lines.filter { $0.contains(tag) && $0.contains(": contained (") }
-            XCTAssertEqual(verdicts.count, 1, "attack \(i) has one 'contained' verdict:\n\(lines.filter { $0.contains(tag) })")
-            if let v = verdicts.first, let r = v.range(of: tag) {
-                names.insert(String(v[r.upperBound...].prefix { $0 != ":" }))
-            }
-        }
-        XCTAssertEqual(names.count, cases, "every case is a distinct attack")
-        XCTAssertFalse(log.contains("NOT CONTAINED"), log)
-        XCTAssertTrue(log.contains("power-off-device: contained (stage-2 fault, write at 0x0000000000100000)"), log)
-        XCTAssertTrue(log.contains("hlv-d: contained (virtual instruction at 0x000000006c05c573)"), log)
-        XCTAssertTrue(log.contains("ipi-beyond-guest: contained (answered -3)"), log)
-
-        // The rest of the machine did not notice.
-        let after = try s.lastHeartbeat("alpha")
-        XCTAssertGreaterThan(after, before, "alpha kept running during the attacks")
-        XCTAssertGreaterThan(try s.lastHeartbeat("beta"), 0)
-        XCTAssertEqual(try s.row("alpha").restarts, 0)
-        XCTAssertEqual(try s.row("beta").restarts, 0)
-        let evil = try s.row("evil")
-        XCTAssertEqual(evil.state, "running", "the last instance runs on as a normal guest")
-        XCTAssertGreaterThanOrEqual(evil.restarts, 20, "one instance per fatal attack")
-        XCTAssertTrue(try s.command("version").contains("Rumkv 0.1.0"), "hypervisor console still answers")
-        XCTAssertNil(Soak.panicReport(s.transcript), "the hypervisor never trapped in its own code")
+        try GuestScenarios.attackSuite(.riscv64, minimumCases: 30, fatal: 20, expected: [
+            "power-off-device: contained (stage-2 fault, write at 0x0000000000100000)",
+            "hlv-d: contained (virtual instruction at 0x000000006c05c573)",
+            "ipi-beyond-guest: contained (answered -3)",
+        ])
     }
 
     /// restart = "never": a crashed guest stays crashed with its fault recorded.

@@ -199,6 +199,7 @@ public enum X86Hypercall {
         switch UInt32(rax) {
         case RUM_HC_VERSION: return nil
         case RUM_HC_CONSOLE_WRITE: return .consoleWrite(GuestPhysicalAddress(rdi), length: rsi)
+        case RUM_HC_CONSOLE_READ: return .consoleRead(GuestPhysicalAddress(rdi), length: rsi)
         case RUM_HC_YIELD: return .yield
         case RUM_HC_DOORBELL: return .doorbell(rdi)
         case RUM_HC_EXIT: return .systemReset(rdi == 0 ? .shutdown : .crash)

@@ -160,7 +160,7 @@ typedef struct rum_npl_header {
 #define RUM_HC_YIELD            2u   /* give up the rest of the time slice */
 #define RUM_HC_DOORBELL         3u   /* (doorbell) raise the peer's channel interrupt */
 #define RUM_HC_EXIT             4u   /* (code) the guest stops itself */
-#define RUM_HC_CONSOLE_READ     5u   /* (gpa, len) -> bytes of typed input read (aarch64; riscv64 uses SBI DBCN) */
+#define RUM_HC_CONSOLE_READ     5u   /* (gpa, len) -> bytes of typed input read (aarch64 HVC, x86_64 VMCALL; riscv64 uses SBI DBCN) */
 
 #define RUM_HC_OK               0
 #define RUM_HC_ERR_UNSUPPORTED  (-2)

@@ -3,8 +3,9 @@
 // Each test boots the real hypervisor and guest images with a partition
 // config and checks what the console prints and what the guests do. The
 // scenarios that read the same on every architecture are functions of the
-// architecture, run for riscv64 and (testAArch64...) for aarch64; the other
-// aarch64 scenarios are in AArch64GuestTests.
+// architecture (GuestScenarios), run for riscv64 and (testAArch64...) for
+// aarch64; the other aarch64 scenarios are in AArch64GuestTests, the x86_64
+// ones in X86_64GuestTests.
 
 import Foundation
 import XCTest
@@ -126,78 +127,29 @@ final class RISCV64GuestTests: XCTestCase {
     /// cases): at least 30 distinct attempts, each contained where it was made
     /// (a fatal one by the fault the next instance reads from its SysTable, a
     /// call by its exact error), while the other guests keep running.
-    func testAttackSuiteIsContained() throws { try attackSuite(.riscv64) }
+    func testAttackSuiteIsContained() throws {
+        try GuestScenarios.attackSuite(.riscv64, minimumCases: 30, fatal: 20, expected: [
+            "power-off-device: contained (stage-2 fault, write at 0x0000000000100000)",
+            "hlv-d: contained (virtual instruction at 0x000000006c05c573)",
+            "ipi-beyond-guest: contained (answered -3)",
+        ])
+    }
+
     /// The same suite on aarch64 (the port's cases: QEMU virt's map, EL2/EL3
     /// registers, an ISV = 0 store pair, PSCI and SMCCC calls).
-    func testAArch64AttackSuiteIsContained() throws { try attackSuite(.aarch64) }
-
-    func attackSuite(_ arch: Arch) throws {
-        let (s, _) = try ConsoleSession.bootGuests("attacks", arch: arch)
-        defer { s.terminate() }
-        let before = try s.lastHeartbeat("alpha")
-        // Follow evil's console from its first instance: the suite prints more than a backlog holds.
-        XCTAssertEqual(try s.command("start evil"), "evil: started")
-        s.send("console evil\r")
-        let log = try s.expect("rumpk: attacks: done", timeout: 120).replacingOccurrences(of: "\r", with: "")
-        s.send("\u{1D}")
-        _ = try s.expect("rumkv> ", timeout: 10)
-
-        let cases = try XCTUnwrap(log.components(separatedBy: "rumpk: attacks: ").dropFirst().first
-            .flatMap { Int($0.prefix { $0.isNumber }) }, "the suite announces its size:\n\(log)")
-        XCTAssertGreaterThanOrEqual(cases, 30)
-        let lines = log.components(separatedBy: "\n")
-        var names = Set<String>()
-        for i in 0..<cases {
-            let tag = String(format: "rumpk: attack %02d ", i)
-            let verdicts = lines.filter { $0.contains(tag) && $0.contains(": contained (") }
-            XCTAssertEqual(verdicts.count, 1, "attack \(i) has one 'contained' verdict:\n\(lines.filter { $0.contains(tag) })")
-            if let v = verdicts.first, let r = v.range(of: tag) {
-                names.insert(String(v[r.upperBound...].prefix { $0 != ":" }))
-            }
-        }
-        XCTAssertEqual(names.count, cases, "every case is a distinct attack")
-        XCTAssertFalse(log.contains("NOT CONTAINED"), log)
-        if arch == .riscv64 {
-            XCTAssertTrue(log.contains("power-off-device: contained (stage-2 fault, write at 0x0000000000100000)"), log)
-            XCTAssertTrue(log.contains("hlv-d: contained (virtual instruction at 0x000000006c05c573)"), log)
-            XCTAssertTrue(log.contains("ipi-beyond-guest: contained (answered -3)"), log)
-        } else {
-            XCTAssertTrue(log.contains("hypervisor-image: contained (stage-2 fault, read at 0x0000000040200000)"), log)
-            XCTAssertTrue(log.contains("gicd-store-pair: contained (stage-2 fault, write at 0x0000000008000000)"), log)
-            XCTAssertTrue(log.contains("mrs-scr-el3: contained (its own crash report"), log)
-            XCTAssertTrue(log.contains("psci-unknown-function: contained (answered -1)"), log)
-        }
-
-        // The rest of the machine did not notice.
-        let after = try s.lastHeartbeat("alpha")
-        XCTAssertGreaterThan(after, before, "alpha kept running during the attacks")
-        XCTAssertGreaterThan(try s.lastHeartbeat("beta"), 0)
-        XCTAssertEqual(try s.row("alpha").restarts, 0)
-        XCTAssertEqual(try s.row("beta").restarts, 0)
-        let evil = try s.row("evil")
-        XCTAssertEqual(evil.state, "running", "the last instance runs on as a normal guest")
-        XCTAssertGreaterThanOrEqual(evil.restarts, arch == .riscv64 ? 20 : 30, "one instance per fatal attack")
-        XCTAssertTrue(try s.command("version").contains("Rumkv 0.1.0"), "hypervisor console still answers")
-        XCTAssertNil(Soak.panicReport(s.transcript), "the hypervisor never trapped in its own code")
+    func testAArch64AttackSuiteIsContained() throws {
+        try GuestScenarios.attackSuite(.aarch64, minimumCases: 30, fatal: 30, expected: [
+            "hypervisor-image: contained (stage-2 fault, read at 0x0000000040200000)",
+            "gicd-store-pair: contained (stage-2 fault, write at 0x0000000008000000)",
+            "mrs-scr-el3: contained (its own crash report",
+            "psci-unknown-function: contained (answered -1)",
+        ])
     }
 
     /// restart = "never": a crashed guest stays crashed with its fault recorded.
-    func testNeverRestartPolicyKeepsTheGuestDown() throws { try neverRestart(.riscv64) }
+    func testNeverRestartPolicyKeepsTheGuestDown() throws { try GuestScenarios.neverRestart(.riscv64) }
     /// The same on aarch64.
-    func testAArch64NeverRestartPolicyKeepsTheGuestDown() throws { try neverRestart(.aarch64) }
-
-    func neverRestart(_ arch: Arch) throws {
-        let (s, _) = try ConsoleSession.bootGuests("never", arch: arch, smp: 1)
-        defer { s.terminate() }
-        let row = try s.waitFor("once") { $0.state == "crashed" }
-        XCTAssertEqual(row.restarts, 0)
-        let info = try s.command("info once")
-        XCTAssertTrue(info.contains("last fault: guest reported a crash"), info)
-        XCTAssertTrue(info.contains("restart policy never"), info)
-        XCTAssertEqual(try s.command("stop once"), "once: stopped")
-        sleep(1)
-        XCTAssertGreaterThan(try s.lastHeartbeat("steady"), 0)
-    }
+    func testAArch64NeverRestartPolicyKeepsTheGuestDown() throws { try GuestScenarios.neverRestart(.aarch64) }
 
     /// 100 restart cycles leave the free-memory count where it started.
     func testHundredRestartsLeakNoMemory() throws {
@@ -268,53 +220,13 @@ final class RISCV64GuestTests: XCTestCase {
     }
 
     /// A tampered image and an unsigned one are refused; the other guests run.
-    func testTamperedAndUnsignedImagesAreRefused() throws { try tamperedImages(.riscv64) }
+    func testTamperedAndUnsignedImagesAreRefused() throws { try GuestScenarios.tamperedImages(.riscv64) }
     /// The same on aarch64.
-    func testAArch64TamperedAndUnsignedImagesAreRefused() throws { try tamperedImages(.aarch64) }
-
-    func tamperedImages(_ arch: Arch) throws {
-        try requireEmulator(arch)
-        let images = try TestImages.images(arch)
-        let bundleURL = try Builder(root: TestImages.root).bundle(config: try TestConfigs.url("verbose-three", arch: arch), images: images, arch: arch)
-        var data = try Data(contentsOf: bundleURL)
-        let (_, guests) = try BundleWriter.parse(data)
-        let beta = Int(guests[1].image_offset), gamma = Int(guests[2].image_offset)
-        data[beta + 128 + 100] ^= 0x01                      // one bit of beta's kernel body
-        data[gamma] = 0x00                                  // gamma's NPL magic
-        let tampered = images.directory.appendingPathComponent("bundle-tampered.bin")
-        try data.write(to: tampered)
-        var o = EmulatorOptions()
-        o.bundle = tampered
-        let s = try ConsoleSession.boot(arch, images, options: o)
-        defer { s.terminate() }
-        let boot = try s.expect("rumkv> ", timeout: 60)
-        XCTAssertTrue(boot.contains("alpha: started"), boot)
-        XCTAssertTrue(boot.contains("error: guest 'beta' image refused: signature does not verify with a trusted key"), boot)
-        XCTAssertEqual(try s.command("start gamma"), "error: guest 'gamma' image refused: not a signed NPL image (bad magic)")
-        XCTAssertEqual(try s.command("start beta"), "error: guest 'beta' image refused: signature does not verify with a trusted key")
-        let rows = ConsoleParser.guests(try s.command("list"))
-        XCTAssertEqual(rows.map(\.state), ["running", "refused", "refused"])
-        XCTAssertTrue(try s.command("info alpha").contains("image signed NPL, verified"))
-        sleep(1)
-        XCTAssertGreaterThan(try s.lastHeartbeat("alpha"), 0)
-    }
+    func testAArch64TamperedAndUnsignedImagesAreRefused() throws { try GuestScenarios.tamperedImages(.aarch64) }
 
     /// Every guest spins without yielding; the console still answers and
     /// guests can still be stopped and started, because slices are preemptive.
-    func testConsoleRespondsWhileEveryGuestSpins() throws {
-        let (s, _) = try ConsoleSession.bootGuests("spinners")
-        defer { s.terminate() }
-        sleep(1)
-        for _ in 0..<5 {
-            XCTAssertTrue(try s.command("version", timeout: 5).contains("Rumkv 0.1.0"))
-        }
-        let info = ConsoleParser.exits(try s.command("info spin2"))
-        XCTAssertGreaterThan(info["tick"] ?? 0, 5, "spinning vCPUs are preempted by the slice timer")
-        XCTAssertEqual(try s.command("stop spin1", timeout: 5), "spin1: stopped")
-        XCTAssertEqual(try s.command("restart spin2", timeout: 5), "spin2: restarted")
-        XCTAssertEqual(ConsoleParser.guests(try s.command("list")).map(\.state), ["stopped", "running", "running"])
-    }
-
+    func testConsoleRespondsWhileEveryGuestSpins() throws { try GuestScenarios.consoleWhileSpinning(.riscv64) }
     /// A two-vCPU guest: its payload starts vCPU 1 with SBI HSM, wakes it with
     /// an IPI, sees it stop, and gets the right HSM errors.
     func testMultiVCPUGuestThroughHSMAndIPI() throws {
@@ -340,22 +252,8 @@ final class RISCV64GuestTests: XCTestCase {
     }
 
     /// Typed input reaches the attached guest, and Ctrl-] gives the console back.
-    func testTypedInputReachesTheAttachedGuest() throws { try typedInput(.riscv64) }
+    func testTypedInputReachesTheAttachedGuest() throws { try GuestScenarios.typedInput(.riscv64) }
     /// The same on aarch64 (RUM_HC_CONSOLE_READ over HVC).
-    func testAArch64TypedInputReachesTheAttachedGuest() throws { try typedInput(.aarch64) }
+    func testAArch64TypedInputReachesTheAttachedGuest() throws { try GuestScenarios.typedInput(.aarch64) }
 
-    func typedInput(_ arch: Arch) throws {
-        let (s, _) = try ConsoleSession.bootGuests("echo", arch: arch)
-        defer { s.terminate() }
-        s.send("console echoer\r")
-        try s.expect("echo: ready", timeout: 20)
-        s.send("hello rumkv\r")
-        try s.expect("echo: HELLO RUMKV", timeout: 10)
-        s.send("quit\r")
-        try s.expect("echo: bye", timeout: 10)
-        s.send("\u{1D}")
-        try s.expect("[detached]", timeout: 10)
-        try s.expect("rumkv> ", timeout: 5)
-        XCTAssertTrue(try s.command("version").contains("Rumkv 0.1.0"), "the shell has the console again")
-    }
 }

@@ -61,6 +61,8 @@ final class VMXDecodeTests: XCTestCase {
         XCTAssertEqual(exit(18, rax: UInt64(RUM_HC_VERSION)), .version)
         XCTAssertEqual(exit(18, rax: UInt64(RUM_HC_CONSOLE_WRITE), rsi: 12, rdi: 0x8000_2000),
                        .core(.call(.consoleWrite(GuestPhysicalAddress(0x8000_2000), length: 12))))
+        XCTAssertEqual(exit(18, rax: UInt64(RUM_HC_CONSOLE_READ), rsi: 16, rdi: 0x8000_3000),
+                       .core(.call(.consoleRead(GuestPhysicalAddress(0x8000_3000), length: 16))))
         XCTAssertEqual(exit(18, rax: UInt64(RUM_HC_YIELD)), .core(.call(.yield)))
         XCTAssertEqual(exit(18, rax: UInt64(RUM_HC_DOORBELL), rdi: 3), .core(.call(.doorbell(3))))
         XCTAssertEqual(exit(18, rax: UInt64(RUM_HC_EXIT)), .core(.call(.systemReset(.shutdown))))

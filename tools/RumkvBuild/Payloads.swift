@@ -50,8 +50,11 @@ public struct PayloadBuilder: Sendable {
                 Builder.Module(name: module, sources: ["Guest/Payloads/\(name)"], noAllocations: true),
             ])
         }
-        for f in c { objects.append(try builder.compileC(arch, "Guest/Payloads/\(name)/\(f)", objs, extra: ["-O2"])) }
-        objects.append(try builder.compileC(arch, "Boot/common/libc.c", objs, extra: ["-ffreestanding", "-fno-builtin", "-O2"]))
+        // x86_64: payloads run in guest RAM at 2 GiB and up, beyond -mcmodel=kernel's
+        // sign-extended 32-bit absolute addresses; the large model reaches anywhere.
+        let model = arch == .x86_64 ? ["-mcmodel=large"] : []
+        for f in c { objects.append(try builder.compileC(arch, "Guest/Payloads/\(name)/\(f)", objs, extra: model + ["-O2"])) }
+        objects.append(try builder.compileC(arch, "Boot/common/libc.c", objs, extra: model + ["-ffreestanding", "-fno-builtin", "-O2"]))
         // 4 KiB pages on every arch (aarch64's lld default is 64 KiB: a 75 KB file for 1 KB of code); no symbols.
         try run(builder.toolchain.tool("ld.lld"), ["-T", builder.root.appendingPathComponent("Guest/Payloads/payload.ld").path,
                 "--gc-sections", "-nostdlib", "-static", "-z", "max-page-size=4096", "--strip-all", "-o", elf.path]

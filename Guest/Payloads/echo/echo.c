@@ -3,7 +3,8 @@
  *
  * While `console <guest>` is attached, Rumkv queues typed bytes for the
  * guest; this payload reads them with SBI DBCN read (riscv64) or Rumkv's
- * RUM_HC_CONSOLE_READ over HVC (aarch64), collects a line and answers it in
+ * RUM_HC_CONSOLE_READ over HVC (aarch64) or VMCALL (x86_64: rax = number,
+ * rdi = buffer, rsi = length, rax = bytes or the error), collects a line and answers it in
  * upper case ("echo: HELLO"), until a line "quit". It shows the input half of
  * the virtual console end to end.
  */
@@ -25,9 +26,15 @@ static int64_t dbcn_read(void *buf, uint64_t len) {
         "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13", "x14", "x15", "x16", "x17", "memory");
     return (int64_t)x0 == RUM_HC_OK ? (int64_t)x1 : (int64_t)x0;    /* bytes read, or the error */
 }
+#elif defined(__x86_64__)
+static int64_t dbcn_read(void *buf, uint64_t len) {
+    uint64_t rax = RUM_HC_CONSOLE_READ;
+    __asm__ volatile("vmcall" : "+a"(rax) : "D"((uint64_t)(uintptr_t)buf), "S"(len), "d"(0ull) : "memory");
+    return (int64_t)rax;                                     /* bytes read, or the error */
+}
 #endif
 
-#if defined(__riscv) || defined(__aarch64__)
+#if defined(__riscv) || defined(__aarch64__) || defined(__x86_64__)
 
 __attribute__((section(".text.payload_main")))
 int64_t payload_main(const rum_payload_services_t *s) {
@@ -63,7 +70,7 @@ int64_t payload_main(const rum_payload_services_t *s) {
 #else
 __attribute__((section(".text.payload_main")))
 int64_t payload_main(const rum_payload_services_t *s) {
-    static const char msg[] = "echo: console input is read through SBI DBCN or HVC, riscv64 and aarch64 only\n";
+    static const char msg[] = "echo: console input is read through SBI DBCN, HVC or VMCALL: riscv64, aarch64 and x86_64 only\n";
     s->write(msg, sizeof msg - 1);
     return 0;
 }

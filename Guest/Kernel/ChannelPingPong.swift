@@ -47,7 +47,7 @@ enum Ping<P: GuestPort> {
             Console<P>.dec(x.received); Console<P>.say(" pongs, ")
             Console<P>.say(x.peerLeft ? "peer went away\n" : x.timedOut ? "timed out\n" : x.inOrder ? "in order\n" : "OUT OF ORDER\n")
         }
-        if x.complete && kernel.bench { ChannelBench<P>.run(&s) }
+        if kernel.bench { if x.complete { ChannelBench<P>.run(&s) } else { ChannelBench<P>.failed("ping-pong", x) } }
         while s.peerHere { Scheduler<P>.wait(for: Event.doorbell, until: P.counter() + Channels<P>.period) }
     }
 
@@ -153,13 +153,15 @@ enum ChannelBench<P: GuestPort> {
         var instructions = Samples(), ticks = Samples()
         for _ in 0..<64 {
             let i0 = P.instructionsRetired(), t0 = P.counter()
-            guard Ping<P>.exchange(&s, count: 1, flags: ChannelDemo.bench).complete else { return }
+            let x = Ping<P>.exchange(&s, count: 1, flags: ChannelDemo.bench)
+            guard x.complete else { return failed("doorbell round trip", x) }
             instructions.add(P.instructionsRetired() &- i0)
             ticks.add(P.counter() &- t0)
         }
         let polled = Ping<P>.exchange(&s, count: packets, flags: ChannelDemo.bench | ChannelDemo.polling)
+        guard polled.complete else { return failed("polling throughput", polled) }
         let rung = Ping<P>.exchange(&s, count: packets, flags: ChannelDemo.bench)
-        guard polled.complete, rung.complete else { return }
+        guard rung.complete else { return failed("doorbell throughput", rung) }
         let hz = kernel.table?.pointee.timebase_hz ?? 10_000_000
         Console<P>.bench("doorbell_roundtrip_instructions", instructions.median())
         Console<P>.bench("doorbell_roundtrip_ticks", ticks.median())
@@ -168,5 +170,15 @@ enum ChannelBench<P: GuestPort> {
         Console<P>.bench("channel_packets_per_second_doorbell", packets * hz / max(rung.ticks, 1))
         Console<P>.bench("channel_doorbells_per_4096_packets_doorbell", rung.doorbells)
         Console<P>.bench("channel_doorbells_per_4096_packets_polling", polled.doorbells)
+        Console<P>.bench("channel_done", 1)
+    }
+
+    /// A phase that did not complete: says which and why, then the end marker
+    /// with 0, so `rumkv bench` fails at once with the reason.
+    static func failed(_ phase: StaticString, _ x: Exchange) {
+        Console<P>.begin(); Console<P>.say("channel bench: "); Console<P>.say(phase)
+        Console<P>.say(x.peerLeft ? ": the peer went away after " : ": nothing moved for a second after ")
+        Console<P>.dec(x.received); Console<P>.say(" of "); Console<P>.dec(x.sent); Console<P>.say(" pongs\n")
+        Console<P>.bench("channel_done", 0)
     }
 }

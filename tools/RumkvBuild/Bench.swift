@@ -143,7 +143,10 @@ public enum Bench {
             let reply = try s.command(step, timeout: 60)
             guard !reply.contains("error") else { throw BuildError("`\(step)` failed: \(reply)") }
         }
-        let ping = try backlog(s, "ping", until: "BENCH channel_doorbells_per_4096_packets_polling=", timeout: 300)
+        let ping = try backlog(s, "ping", until: "BENCH channel_done=", timeout: 300)
+        guard value(ping, "channel_done") == 1 else {
+            throw BuildError("the channel benchmark did not complete; ping's console:\n\(ping)")
+        }
         r.pingPongInOrder = ping.contains("channel 0 ping: sent 1000, received 1000 pongs, in order")
         r.doorbellRoundTripTicks = value(ping, "doorbell_roundtrip_ticks")
         let hz = value(ping, "timebase_hz")

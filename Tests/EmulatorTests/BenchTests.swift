@@ -55,7 +55,10 @@ final class BenchTests: XCTestCase {
             XCTAssertGreaterThan(r.deliveryMeanInstructions, 100, "the delivery went through the hypervisor and the guest")
             XCTAssertLessThanOrEqual(r.deliveryMeanInstructions, 20_000, "device interrupt delivery")
         } else {
-            XCTAssertLessThanOrEqual(r.notifyToHandlerInstructions, 20_000, "device interrupt delivery")
+            // The guest's notify-to-handler includes QEMU's own I/O emulation: typically
+            // 576-1,776 here, once 35,376 on a loaded machine; the bound catches a lost
+            // interrupt (recovered only by a timeout), not noise.
+            XCTAssertLessThanOrEqual(r.notifyToHandlerInstructions, 100_000, "device interrupt delivery")
         }
         XCTAssertGreaterThan(r.notifyToHandlerInstructions, 0)
         XCTAssertTrue(r.pingPongInOrder, "1000 packets each way, in order")

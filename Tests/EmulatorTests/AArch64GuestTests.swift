@@ -15,95 +15,16 @@ final class AArch64GuestTests: XCTestCase {
     /// Three guests on two CPUs: all run, heartbeats advance, and every
     /// lifecycle command acts through the core, with its errors.
     func testGuestsRunHeartbeatsAndLifecycle() throws {
-        let (s, banner) = try ConsoleSession.bootGuests("verbose-three", arch: .aarch64)
-        defer { s.terminate() }
-        XCTAssertTrue(banner.contains("Rumkv 0.1.0 (aarch64)"), banner)
-        XCTAssertTrue(banner.contains("guests: 3 in the boot bundle"), banner)
-        XCTAssertTrue(banner.contains("alpha: started") && banner.contains("beta: started"), banner)
-        XCTAssertEqual(try s.row("gamma").state, "stopped")
-        XCTAssertEqual(try s.command("start gamma"), "gamma: started")
-
-        let list = ConsoleParser.guests(try s.command("list"))
-        XCTAssertEqual(list.map(\.name), ["alpha", "beta", "gamma"])
-        XCTAssertEqual(list.map(\.state), ["running", "running", "running"])
-        XCTAssertEqual(list.map(\.cpus), ["0,1", "0,1", "0,1"])
-
-        let first = try ["alpha", "beta", "gamma"].map { try s.lastHeartbeat($0) }
-        XCTAssertTrue(try s.backlog("alpha").contains("rumpk[alpha]: ready (aarch64, abi \(abi), restarts 0)"))
-        sleep(2)
-        let second = try ["alpha", "beta", "gamma"].map { try s.lastHeartbeat($0) }
-        for (a, b) in zip(first, second) { XCTAssertGreaterThan(b, a, "heartbeats advance: \(first) -> \(second)") }
-
-        let info = try s.command("info beta")
-        XCTAssertTrue(info.contains("guest 1 'beta': running"), info)
-        XCTAssertTrue(info.contains("memory  gpa 0x80000000 size 4 MiB -> host"), info)
-        XCTAssertTrue(info.contains("last fault: none"), info)
-        let exits = ConsoleParser.exits(info)
-        XCTAssertGreaterThan(exits["console"] ?? 0, 0, "console output by HVC: \(info)")
-        XCTAssertGreaterThan(exits["wfi"] ?? 0, 0, "an idle guest waits in a trapped wfi: \(info)")
-
-        // Errors, then pause / resume.
-        XCTAssertEqual(try s.command("start alpha"), "error: guest 'alpha' is already running")
-        XCTAssertEqual(try s.command("resume alpha"), "error: guest 'alpha' is not paused")
-        XCTAssertEqual(try s.command("stop nosuch"), "error: no guest 'nosuch' (see 'list')")
-        XCTAssertEqual(try s.command("pause alpha"), "alpha: paused")
-        let p1 = try s.lastHeartbeat("alpha")
-        sleep(1)
-        XCTAssertEqual(try s.lastHeartbeat("alpha"), p1, "a paused guest does not run")
-        XCTAssertEqual(try s.command("resume alpha"), "alpha: resumed")
-        sleep(1)
-        XCTAssertGreaterThan(try s.lastHeartbeat("alpha"), p1)
-
-        // stop / start / restart: fresh instances with zeroed memory and a pristine image.
-        let free = try s.freePages()
-        XCTAssertEqual(try s.command("stop 1"), "beta: stopped")
-        XCTAssertEqual(try s.row("beta").state, "stopped")
-        XCTAssertEqual(try s.command("start beta"), "beta: started")
-        for i in 0..<10 {
-            XCTAssertEqual(try s.command("restart beta", timeout: 10), "beta: restarted", "cycle \(i)")
-        }
-        let row = try s.waitFor("beta") { $0.state == "running" }
-        XCTAssertEqual(row.restarts, 10)
-        XCTAssertEqual(try s.freePages().now, free.now, "restarts leave the free memory where it was")
-        sleep(1)
-        let log = try s.backlog("beta")
-        XCTAssertTrue(log.contains("[rumkv: new instance]"), log)
-        XCTAssertTrue(log.contains("rumpk[beta]: ready (aarch64, abi \(abi), restarts 10)"), log)
-        try ConsoleBehaviour.checkShutdown(s)
+        try GuestScenarios.runAndManage(.aarch64, restarts: 10, exits: ["console", "wfi"])
     }
 
-    /// The hostile guest tries every attack of the riscv64 scenario at EL1; each
-    /// is contained and reported, and the other guests keep running.
+    /// The hostile guest tries every attack of the riscv64 scenario at EL1
+    /// (PSCI NOT_SUPPORTED for unknown calls, the guest's own EL1 vector for
+    /// the undefined instruction); each is contained and reported.
     func testHostileGuestIsContained() throws {
-        let (s, _) = try ConsoleSession.bootGuests("hostile", arch: .aarch64)
-        defer { s.terminate() }
-        let before = try s.lastHeartbeat("alpha")
-        let evil = try s.waitFor("evil", timeout: 40) { $0.restarts >= 6 }
-        XCTAssertEqual(evil.state, "running", "the last instance spins forever, time-sliced")
-        sleep(1)
-        let log = try s.backlog("evil")
-        XCTAssertTrue(log.contains("bad pointers answered 5 5 5 (negated)"), "RUM_HC_ERR_ADDRESS for each bad buffer:\n\(log)")
-        XCTAssertTrue(log.contains("unknown calls answered -1 -1"), "PSCI NOT_SUPPORTED:\n\(log)")
-        XCTAssertTrue(log.contains("hostile: reading past my RAM"), log)
-        XCTAssertTrue(log.contains("hostile: writing the hypervisor's read-only SysTable page"), log)
-        XCTAssertTrue(log.contains("hostile: touching unassigned MMIO at 0x0000000009000000"), log)
-        XCTAssertTrue(log.contains("rumpk: fatal trap, esr 0x0000000002000000"),
-                      "the guest's own EL1 vector saw the undefined instruction:\n\(log)")
-        XCTAssertTrue(log.contains("hostile: spinning forever without yielding"), log)
-        XCTAssertFalse(log.contains("NOT CONTAINED"), log)
-
-        let info = try s.command("info evil")
-        let exits = ConsoleParser.exits(info)
-        XCTAssertEqual(exits["stage2"], 3, "three stage-2 aborts (read, write, MMIO):\n\(info)")
-        XCTAssertGreaterThan(exits["tick"] ?? 0, 10, "the spinning instance is preempted by CNTHP")
-        XCTAssertTrue(info.contains("last fault: guest reported a crash"), info)
-
-        XCTAssertTrue(try s.backlog("sleeper").contains("waiting for an interrupt that never comes"))
-        XCTAssertEqual(try s.row("sleeper").state, "running")
-        XCTAssertGreaterThan(try s.lastHeartbeat("alpha"), before + 2, "alpha kept running during the attacks")
-        XCTAssertGreaterThan(try s.lastHeartbeat("beta"), 2)
-        XCTAssertEqual(try s.row("alpha").restarts, 0)
-        XCTAssertTrue(try s.command("version").contains("Rumkv 0.1.0 arch aarch64"), "the hypervisor console still answers")
+        try GuestScenarios.hostile(.aarch64, .init(unknownCall: "-1",
+                                                   fatalTrap: "rumpk: fatal trap, esr 0x0000000002000000",
+                                                   mmio: "0x0000000009000000"))
     }
 }
 

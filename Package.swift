@@ -42,12 +42,13 @@ let package = Package(
         // The x86_64 port's pure parsers and decoders (multiboot2, ACPI, VM exits, VMCALL ABI, EPT, COM1), host-testable.
         .target(name: "X86_64Parsers", dependencies: ["RumkvCore", "RumABI"], path: "Hypervisor/x86_64",
                 sources: ["Multiboot.swift", "Acpi.swift", "VMXDecode.swift"]),
-        // libfdt, used only by host tests as the reference DTB reader.
-        .systemLibrary(name: "CLibFDT", path: "Tests/CLibFDT"),
+        // libfdt (Debian libfdt-dev): the host tool writes guest device trees with it
+        // (GuestDeviceTree), and host tests use it as the reference DTB reader.
+        .systemLibrary(name: "CLibFDT", path: "tools/CLibFDT"),
         // Host tests only: writable views of the (host: empty) trusted-key table.
         .systemLibrary(name: "CTrustedKeysHook", path: "Tests/CTrustedKeysHook"),
         // Image builder and emulator runner shared by the CLI and the tests.
-        .target(name: "RumkvBuild", dependencies: ["RumABI", "RumNPL", "CSodium"], path: "tools/RumkvBuild"),
+        .target(name: "RumkvBuild", dependencies: ["RumABI", "RumNPL", "CSodium", "CLibFDT"], path: "tools/RumkvBuild"),
         .executableTarget(
             name: "rumkv",
             dependencies: [
@@ -63,7 +64,7 @@ let package = Package(
                     path: "Tests/RumkvCoreTests"),
         .testTarget(name: "RumCryptoTests", dependencies: ["RumCrypto", "RumNPL", "CSodium", "TestSupport"], path: "Tests/RumCryptoTests"),
         .testTarget(name: "EmulatorTests", dependencies: ["RumkvBuild", "RumABI"], path: "Tests/EmulatorTests"),
-        .testTarget(name: "ToolTests", dependencies: ["RumkvBuild", "RumABI", "RumkvCore"], path: "Tests/ToolTests"),
+        .testTarget(name: "ToolTests", dependencies: ["RumkvBuild", "RumABI", "RumkvCore", "CLibFDT"], path: "Tests/ToolTests"),
         .testTarget(name: "RumLoaderTests", dependencies: ["RumLoader", "RumCrypto", "RumkvBuild", "RumABI", "CSodium", "TestSupport"], path: "Tests/RumLoaderTests"),
         .testTarget(name: "RISCV64DecoderTests", dependencies: ["RISCV64Decoders", "RumkvCore", "RumABI"], path: "Tests/RISCV64DecoderTests"),
         .testTarget(name: "AArch64DecoderTests", dependencies: ["AArch64Decoders", "RumkvCore", "RumABI"], path: "Tests/AArch64DecoderTests"),

@@ -10,6 +10,7 @@ packages=(
   bochs bochsbios vgabios bochs-sdl
   grub-pc-bin grub-common xorriso mtools
   libfdt-dev libsodium-dev device-tree-compiler
+  u-boot-qemu
 )
 
 missing=()

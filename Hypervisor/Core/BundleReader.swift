@@ -10,7 +10,7 @@ import RumABI
 public enum BundleError: Error {
     case tooSmall, badMagic, badRevision, badHeaderSize, badTotalSize, tooManyGuests
     case badEntrySize, imageOutOfBounds, badName, badMemorySize, badVCPUs
-    case badDevice, badChannel
+    case badDevice, badChannel, badBoot
 
     public var reason: StaticString {
         switch self {
@@ -27,6 +27,7 @@ public enum BundleError: Error {
         case .badVCPUs: "a guest asks for 0 or too many vCPUs, or all guests together for too many"
         case .badDevice: "a device entry is malformed (alignment, overlap, owner or irq)"
         case .badChannel: "a channel entry is malformed (guests, size or name)"
+        case .badBoot: "a guest's boot protocol, RAM layout, device tree or virtual devices are malformed"
         }
     }
 }
@@ -82,6 +83,7 @@ public struct BundleView {
                       UInt64(g.store_size) < g.memory_size else { throw .imageOutOfBounds }
             }
             guard BundleView.validName(g.name) else { throw .badName }
+            guard BundleView.validBoot(g, tablesEnd: entriesEnd, bundleSize: self.size) else { throw .badBoot }
         }
         guard totalVCPUs <= maxTotalVCPUs else { throw .badVCPUs }
         try checkDevices()
@@ -98,6 +100,35 @@ public struct BundleView {
             .loadUnaligned(as: BundleChannel.self)
     }
 
+    /// The boot fields of one guest entry: a known protocol, RAM at a 2 MiB aligned base at or
+    /// above RUM_GUEST_RAM_GPA ending by RUM_GUEST_RAM_GPA_LIMIT, the image inside RAM from its
+    /// entry; a Linux-style guest's device tree inside the bundle and inside RAM, clear of the
+    /// image, and no payload store; a virtual UART clear of RAM, the SysTable and the channels.
+    static func validBoot(_ g: BundleGuest, tablesEnd: UInt64, bundleSize: UInt64) -> Bool {
+        guard g.boot <= RUM_BOOT_LINUX, g.vdevices & ~RUM_VDEV_NS16550 == 0, g.reserved == 0,
+              g.ram_base & ((2 << 20) - 1) == 0, g.ram_base >= RUM_GUEST_RAM_GPA, g.ram_base <= RUM_GUEST_RAM_GPA_LIMIT,
+              g.memory_size <= RUM_GUEST_RAM_GPA_LIMIT - g.ram_base else { return false }
+        let ramEnd = g.ram_base + g.memory_size
+        let image = UInt64(g.image_size)
+        guard g.entry >= g.ram_base, g.entry & 3 == 0, g.entry < ramEnd, image <= ramEnd - g.entry else { return false }
+        if g.boot == RUM_BOOT_RUMPK {
+            guard g.dtb_size == 0, g.dtb_offset == 0, g.dtb_gpa == 0 else { return false }
+        } else {
+            let dtb = UInt64(g.dtb_size)
+            guard g.store_size == 0, dtb > 0, dtb <= UInt64(RUM_GUEST_DTB_MAX), g.dtb_offset & 0xFFF == 0,
+                  UInt64(g.dtb_offset) >= tablesEnd, UInt64(g.dtb_offset) + dtb <= bundleSize,
+                  g.dtb_gpa >= g.ram_base, g.dtb_gpa & 7 == 0, g.dtb_gpa < ramEnd, dtb <= ramEnd - g.dtb_gpa,
+                  g.dtb_gpa >= g.entry + image || g.dtb_gpa + dtb <= g.entry else { return false }
+        }
+        if g.vdevices & RUM_VDEV_NS16550 != 0 {
+            guard g.uart_gpa & (RUM_VUART_SIZE - 1) == 0, g.uart_gpa <= UInt64.max - RUM_VUART_SIZE,
+                  g.uart_gpa + RUM_VUART_SIZE <= RUM_GUEST_CHANNEL_GPA || g.uart_gpa >= ramEnd else { return false }
+        } else {
+            guard g.uart_gpa == 0 else { return false }
+        }
+        return true
+    }
+
     /// Devices: page aligned, no overlap, a known owner, a plausible irq, a valid name.
     func checkDevices() throws(BundleError) {
         for i in 0..<deviceCount {
@@ -107,6 +138,11 @@ public struct BundleView {
                   d.irq < 1024, d.reserved == 0,
                   d.owner == RUM_DEVICE_UNOWNED || d.owner < UInt32(guestCount),
                   BundleView.validName(d.name) else { throw .badDevice }
+            if d.owner != RUM_DEVICE_UNOWNED {          // an owner's device may not hide its virtual UART
+                let g = guest(Int(d.owner))
+                guard g.vdevices & RUM_VDEV_NS16550 == 0 || d.mmio_base >= g.uart_gpa + RUM_VUART_SIZE
+                        || g.uart_gpa >= d.mmio_base + d.mmio_size else { throw .badDevice }
+            }
             for j in 0..<i {
                 let o = device(j)
                 guard d.mmio_base >= o.mmio_base + o.mmio_size || o.mmio_base >= d.mmio_base + d.mmio_size,

@@ -61,10 +61,14 @@ enum Exits<A: GuestHosting> {
         }
     }
 
-    /// An access to the virtual interrupt controller; anything else stops the guest.
+    /// An access to the guest's emulated UART or its virtual interrupt controller; anything else stops the guest.
     static func mmio(_ access: MMIOAccess, slot k: Int, guest g: Int) -> Bool {
         let m = M.shared
         let regs = m.pointee.regsOf(k)
+        if let value = GuestUART<A>.access(g, access) {
+            A.vcpuCompleteMMIO(regs, access, value: value)
+            return true
+        }
         guard let result = A.vicAccess(m.pointee.vm(g), vcpu: m.pointee.vcpus[k].index, access) else {
             var r = FaultRecord(.stage2Fault, pc: A.vcpuPC(regs), address: access.address.value, at: A.counter())
             r.access = access.write ? .write : .read

@@ -67,14 +67,22 @@ public struct GuestRecord {
     public init() {}
 
     public var ramSize: UInt64 { config.memory_size }
+    /// Guest-physical base of its RAM (RUM_GUEST_RAM_GPA unless the config moved it).
+    public var ramBase: UInt64 { config.ram_base }
+    /// Boots by Linux's convention (a0 = hart id, a1 = device tree), not Rumpk's SysTable.
+    public var bootsLinux: Bool { config.boot == RUM_BOOT_LINUX }
+    /// Its emulated NS16550 window, if it has one.
+    public var uartWindow: GuestRegion {
+        config.vdevices & RUM_VDEV_NS16550 != 0 ? GuestRegion(base: GuestPhysicalAddress(config.uart_gpa), size: RUM_VUART_SIZE) : .empty
+    }
     public var flags: GuestFlags { GuestFlags(rawValue: config.flags) }
     public var vcpuCount: Int { Int(config.vcpus) }
 
     /// Maps a guest-physical range onto host memory if it lies wholly in guest
     /// RAM (no wrap-around: `length` is checked before it is added).
     public func translate(_ gpa: GuestPhysicalAddress, length: UInt64) -> HostPhysicalAddress? {
-        guard ramHost != 0, gpa.value >= RUM_GUEST_RAM_GPA, length <= ramSize else { return nil }
-        let offset = gpa.value - RUM_GUEST_RAM_GPA
+        guard ramHost != 0, gpa.value >= ramBase, length <= ramSize else { return nil }
+        let offset = gpa.value - ramBase
         guard offset <= ramSize - length else { return nil }
         return HostPhysicalAddress(ramHost + offset)
     }

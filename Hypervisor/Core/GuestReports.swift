@@ -58,10 +58,18 @@ extension GuestCommands {
         case RUM_RESTART_ALWAYS: O.line("always")
         default: O.line("on-crash")
         }
-        O.str("  memory  gpa "); O.hex(RUM_GUEST_RAM_GPA, digits: 8); O.str(" size "); O.size(r.ramSize)
+        O.str("  memory  gpa "); O.hex(r.ramBase, digits: 8); O.str(" size "); O.size(r.ramSize)
         if r.ramHost != 0 { O.str(" -> host "); O.hex(r.ramHost, digits: 10) }
         O.byte(10)
         O.str("  systable gpa "); O.hex(RUM_GUEST_SYSTABLE_GPA, digits: 8); O.line(" (read-only)")
+        if r.bootsLinux {
+            O.str("  boot linux: entry "); O.hex(r.config.entry, digits: 8); O.str(", a1 = device tree at ")
+            O.hex(r.config.dtb_gpa, digits: 8); O.str(" ("); O.dec(UInt64(r.config.dtb_size)); O.line(" bytes)")
+        }
+        if r.config.vdevices & RUM_VDEV_NS16550 != 0 {
+            O.str("  ns16550 gpa "); O.hex(r.config.uart_gpa, digits: 8); O.str(" (reads "); O.dec(m.pointee.uarts[g].reads)
+            O.str(", writes "); O.dec(m.pointee.uarts[g].writes); O.line(")")
+        }
         if r.ramHost != 0 {
             let t = UnsafePointer<SysTable>(bitPattern: UInt(r.sysTableHost))!.pointee
             O.str("  id (SipHash-2-4) "); O.hex(t.sip_id_hi); O.str(" "); O.hex(t.sip_id_lo); O.byte(10)

@@ -33,13 +33,20 @@ public struct GuestBuild {
     public var storeFrom: UInt64 = 0
     public var storeTo: UInt64 = 0
     public var storeSize: UInt64 = 0
+    /// Where in RAM the image goes (its load address minus the RAM base).
+    public var imageOffset: UInt64 = 0
+    /// A Linux-style guest's device tree: from the bundle to this host address.
+    public var treeFrom: UInt64 = 0
+    public var treeTo: UInt64 = 0
+    public var treeSize: UInt64 = 0
     public init() {}
 
     /// Phase 2, without the lock: the pages are reserved and nothing maps them yet.
     public func fill() {
         zeroPhysical(ram, bytes: ramSize)
-        copyPhysical(to: ram, from: body, bytes: bodySize)
+        copyPhysical(to: ram + imageOffset, from: body, bytes: bodySize)
         if storeSize > 0 { copyPhysical(to: storeTo, from: storeFrom, bytes: storeSize) }
+        if treeSize > 0 { copyPhysical(to: treeTo, from: treeFrom, bytes: treeSize) }
     }
 }
 
@@ -70,13 +77,21 @@ extension Machine {
                 throw .refused
             }
         }
-        guard guests[g].bodySize + storePages(g) * PageAllocator.pageSize <= guests[g].ramSize else { throw .outOfMemory }
+        // The verified body (the NPL header's body size, not the bundle's image size) must fit
+        // from the load address, clear of the payload store and of the device tree.
+        let imageOffset = guests[g].config.entry - guests[g].ramBase      // BundleView: entry lies in RAM
+        let imageEnd = imageOffset + guests[g].bodySize
+        guard imageEnd <= guests[g].ramSize - storePages(g) * PageAllocator.pageSize else { throw .outOfMemory }
+        if guests[g].bootsLinux {
+            let tree = guests[g].config.dtb_gpa - guests[g].ramBase
+            guard imageEnd <= tree || tree + UInt64(guests[g].config.dtb_size) <= imageOffset else { throw .outOfMemory }
+        }
         let ramPages = Int(guests[g].ramSize / PageAllocator.pageSize)
         // A guest with a DMA device also sees its RAM at GPA == HPA, so that RAM
         // must lie above its normal guest-physical RAM window.
         let dma = needsDMAWindow(g)
         guard let ram = dma
-            ? pages.allocateHigh(pages: ramPages, align: 2 << 20, minimum: RUM_GUEST_RAM_GPA + guests[g].ramSize)
+            ? pages.allocateHigh(pages: ramPages, align: 2 << 20, minimum: guests[g].ramBase + guests[g].ramSize)
             : pages.allocate(pages: ramPages, align: 2 << 20) else { throw .outOfMemory }
         guard let st = pages.allocateZeroed(pages: 1) else {
             pages.free(ram, pages: ramPages); throw .outOfMemory
@@ -95,6 +110,12 @@ extension Machine {
         b.ramSize = guests[g].ramSize
         b.body = guests[g].bodyAddress
         b.bodySize = guests[g].bodySize
+        b.imageOffset = guests[g].config.entry - guests[g].ramBase
+        if guests[g].bootsLinux {
+            b.treeFrom = bundle.base + UInt64(guests[g].config.dtb_offset)
+            b.treeTo = b.ram + (guests[g].config.dtb_gpa - guests[g].ramBase)
+            b.treeSize = UInt64(guests[g].config.dtb_size)
+        }
         let store = storePages(g) * PageAllocator.pageSize
         if store > 0 {
             b.storeTo = b.ram + b.ramSize - store
@@ -123,7 +144,7 @@ extension Machine {
         guard guests[g].state == .starting else { throw .notStopped }
         let ram = guests[g].ramHost, st = guests[g].sysTableHost
         guests[g].builder = -1
-        let layout = GuestLayout(ram: GuestPhysicalAddress(RUM_GUEST_RAM_GPA), ramHost: HostPhysicalAddress(ram),
+        let layout = GuestLayout(ram: GuestPhysicalAddress(guests[g].ramBase), ramHost: HostPhysicalAddress(ram),
                                  ramSize: guests[g].ramSize, sysTable: GuestPhysicalAddress(RUM_GUEST_SYSTABLE_GPA),
                                  sysTableHost: HostPhysicalAddress(st))
         guard A.vmCreate(vm(g), vmid: UInt16(g + 1), layout: layout, &pages) else {
@@ -142,9 +163,13 @@ extension Machine {
             guests[g].state = .crashed
             throw .outOfMemory
         }
+        uarts[g] = NS16550()
+        // Rumpk: a1 = its SysTable. Linux/U-Boot: a1 = the device tree (a0 = hart id either way).
+        let entry = GuestPhysicalAddress(guests[g].config.entry)
+        let arg = guests[g].bootsLinux ? guests[g].config.dtb_gpa : RUM_GUEST_SYSTABLE_GPA
         for k in 0..<vcpuCount where vcpus[k].guest == g {
             vcpus[k].state = vcpus[k].index == 0 ? .runnable : .offline
-            A.vcpuReset(regsOf(k), vcpu: vcpus[k].index, entry: layout.ram, arg: RUM_GUEST_SYSTABLE_GPA)
+            A.vcpuReset(regsOf(k), vcpu: vcpus[k].index, entry: entry, arg: arg)
         }
         if guests[g].restarts > 0 || guests[g].lastFault.valid { markRestart(g) }
         guests[g].state = .running
@@ -199,7 +224,7 @@ extension Machine {
         t.sip_id_lo = id.low
         t.sip_id_hi = id.high
         t.mem_count = 1
-        t.mem.0 = MemRange(base: RUM_GUEST_RAM_GPA, size: guests[g].ramSize)
+        t.mem.0 = MemRange(base: guests[g].ramBase, size: guests[g].ramSize)
         t.console_kind = RUM_CONSOLE_HYPERCALL
         t.hypercall_abi = RUM_HC_ABI_VERSION
         t.timebase_hz = A.counterFrequency
@@ -207,7 +232,7 @@ extension Machine {
         t.restart_count = guests[g].restarts
         let store = storePages(g) * PageAllocator.pageSize
         if store > 0 {
-            t.payload_base = RUM_GUEST_RAM_GPA + guests[g].ramSize - store
+            t.payload_base = guests[g].ramBase + guests[g].ramSize - store
             t.payload_size = UInt64(guests[g].config.store_size)
         }
         let f = guests[g].flags

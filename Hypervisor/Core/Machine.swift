@@ -45,6 +45,8 @@ public struct Machine<A: GuestHosting>: ~Copyable {
     public var guests: InlineArray<8, GuestRecord> = .init(repeating: GuestRecord())
     /// Virtual consoles, apart from the records so a record stays small to copy.
     public var consoles: InlineArray<8, VConsole> = .init(repeating: VConsole())
+    /// Each guest's emulated NS16550 (used by guests with RUM_VDEV_NS16550), reset at every start.
+    public var uarts: InlineArray<8, NS16550> = .init(repeating: NS16550())
     public var pending: InlineArray<8, PendingAction> = .init(repeating: .none)
     /// Whether guest g's VM state holds a live stage-2 (between create and destroy).
     public var vmLive: InlineArray<8, Bool> = .init(repeating: false)

@@ -46,6 +46,9 @@ public struct VConsole {
         return true
     }
 
+    /// A typed byte is waiting.
+    public var hasInput: Bool { inCount > 0 }
+
     public mutating func popInput() -> UInt8? {
         guard inCount > 0 else { return nil }
         let b = input[inHead]

@@ -57,7 +57,29 @@ enum SBI {
     }
 }
 
+/// Called from the guest trap (switch.S) before anything else: SBI BASE and
+/// TIME calls, and loads and stores to the guest's emulated NS16550, are
+/// answered here and the guest resumed at once; 0 sends the trap on to the
+/// scheduler loop.
 @_cdecl("rumkv_guest_fastpath")
 func rumkvGuestFastpath(_ v: UnsafeMutablePointer<rv_vcpu_t>) -> Int {
-    v.pointee.scause == 10 && SBI.fastPath(v) ? 1 : 0
+    switch v.pointee.scause {
+    case 10: return SBI.fastPath(v) ? 1 : 0
+    case 21, 23: return uartFastPath(v) ? 1 : 0
+    default: return 0
+    }
+}
+
+/// A guest-page fault on the guest's UART window (htval was saved by the trap
+/// entry): the trapped load or store is decoded (HLVX, the guest's translation
+/// is still loaded) and answered under the lock (GuestUART.fastAccess).
+@inline(__always)
+func uartFastPath(_ v: UnsafeMutablePointer<rv_vcpu_t>) -> Bool {
+    guard let w = GuestUART<RISCV64>.window(of: v) else { return false }
+    let gpa = v.pointee.htval << 2 | (v.pointee.stval & 3)
+    guard gpa >= w.base, gpa - w.base < RUM_VUART_SIZE,
+          let a = GuestInstruction.loadStore(v, at: GuestPhysicalAddress(gpa)),
+          let value = GuestUART<RISCV64>.fastAccess(slot: w.slot, a) else { return false }
+    RISCV64.vcpuCompleteMMIO(v, a, value: value)
+    return true
 }

@@ -148,7 +148,7 @@ extension RISCV64: GuestHosting {
         case 20, 21, 23:
             let gpa = GuestPhysicalAddress(r.pointee.htval << 2 | (r.pointee.stval & 3))
             let access: Access = cause == 20 ? .execute : cause == 21 ? .read : .write
-            if cause != 20, PLIC.window.contains(gpa), let a = GuestInstruction.loadStore(r, at: gpa) {
+            if cause != 20, PLIC.window.contains(gpa) || inUARTWindow(r, gpa), let a = GuestInstruction.loadStore(r, at: gpa) {
                 return .mmio(a)
             }
             return .stage2Fault(gpa: gpa, access: access, pc: pc)
@@ -167,6 +167,12 @@ extension RISCV64: GuestHosting {
         default:
             return .fatal(.unknown, pc: pc, detail: cause)
         }
+    }
+
+    /// True if `gpa` lies in the emulated NS16550 window of the guest owning `r`.
+    static func inUARTWindow(_ r: UnsafeMutablePointer<rv_vcpu_t>, _ gpa: GuestPhysicalAddress) -> Bool {
+        guard let w = GuestUART<RISCV64>.window(of: r) else { return false }
+        return gpa.value >= w.base && gpa.value - w.base < RUM_VUART_SIZE
     }
 
     public static func vcpuComplete(_ r: UnsafeMutablePointer<rv_vcpu_t>, _ result: CallResult) {

@@ -16,8 +16,10 @@
 /* Revision 2: the device table describes the interrupt controller by kind and
  * regions; SysTable devtable/test_payload replace reserved words; bundle cpu_mask.
  * Revision 3: SysTable last_fault* (how the previous instance ended) replace the
- * last reserved words. */
-#define RUM_ABI_REVISION        3u
+ * last reserved words.
+ * Revision 4: the bundle guest entry (now 120 bytes) carries the guest's boot
+ * protocol, RAM base, load address, device tree and virtual devices. */
+#define RUM_ABI_REVISION        4u
 
 /* ------------------------------------------------------------------------ */
 /* CmdPacket: the canonical 32-byte command record carried by ION rings.     */
@@ -197,6 +199,14 @@ typedef struct rum_bundle_header {
 #define RUM_GUEST_F_VERBOSE     (1u << 2)   /* SysTable verbose flag */
 #define RUM_GUEST_F_TEST        (1u << 3)   /* guest runs its test payload (hostile tests) */
 
+/* Boot protocols (rum_bundle_guest_t.boot). */
+#define RUM_BOOT_RUMPK          0u   /* Rumpk: image at the RAM base, a0 = vCPU, a1 = SysTable */
+#define RUM_BOOT_LINUX          1u   /* Linux/U-Boot: a0 = hart id, a1 = the guest's device tree */
+
+/* Virtual devices a guest sees (rum_bundle_guest_t.vdevices). */
+#define RUM_VDEV_NS16550        (1u << 0)   /* an emulated NS16550 at uart_gpa, wired to the guest's console */
+#define RUM_VUART_SIZE          0x100ull    /* its register window: 8 byte-wide registers (reg-shift 0), the rest reads 0 */
+
 #define RUM_RESTART_NEVER       0u   /* a crashed guest stays stopped */
 #define RUM_RESTART_ON_CRASH    1u   /* restart after a fault, not after a clean exit */
 #define RUM_RESTART_ALWAYS      2u   /* restart after any stop the guest caused */
@@ -213,8 +223,16 @@ typedef struct rum_bundle_guest {
     uint32_t payload;               /* 0x34 test payload number when RUM_GUEST_F_TEST, else 0 */
     uint32_t store_offset;          /* 0x38 payload store (tar of NPL payloads), 4 KiB aligned; 0 if none */
     uint32_t store_size;            /* 0x3C bytes */
-    uint64_t reserved;              /* 0x40 zero */
-} rum_bundle_guest_t;               /* 0x48 = 72 */
+    uint32_t boot;                  /* 0x40 RUM_BOOT_* */
+    uint32_t vdevices;              /* 0x44 RUM_VDEV_* */
+    uint64_t ram_base;              /* 0x48 guest-physical RAM base, 2 MiB aligned, >= RUM_GUEST_RAM_GPA */
+    uint64_t entry;                 /* 0x50 guest-physical load address of the image, also its entry */
+    uint64_t dtb_gpa;               /* 0x58 guest-physical address the device tree is copied to (RUM_BOOT_LINUX), else 0 */
+    uint32_t dtb_offset;            /* 0x60 the device tree in the bundle, 4 KiB aligned; 0 if none */
+    uint32_t dtb_size;              /* 0x64 bytes */
+    uint64_t uart_gpa;              /* 0x68 base of the virtual NS16550 (RUM_VDEV_NS16550), else 0 */
+    uint64_t reserved;              /* 0x70 zero */
+} rum_bundle_guest_t;               /* 0x78 = 120 */
 
 /* Device assignment: one platform device (MMIO window and interrupt) given */
 /* to one guest. The window is mapped into that guest's stage-2 at the same */
@@ -305,7 +323,9 @@ typedef struct rum_channel_header {
 
 /* Guest-physical layout every guest sees (docs/abi.md):                   */
 #define RUM_GUEST_SYSTABLE_GPA  0x7FFFF000ull /* read-only page below RAM */
-#define RUM_GUEST_RAM_GPA       0x80000000ull /* RAM base; the image is loaded here and entered here */
+#define RUM_GUEST_RAM_GPA       0x80000000ull /* default RAM base (QEMU virt's); Rumpk's image is loaded and entered here */
+#define RUM_GUEST_RAM_GPA_LIMIT (1ull << 40)  /* guest RAM ends at or below this (within Sv39x4 / a 40-bit IPA) */
+#define RUM_GUEST_DTB_MAX       0x10000u      /* largest guest device tree a bundle may carry */
 
 /* ------------------------------------------------------------------------ */
 /* Compile-time layout checks: any drift fails every build that includes us. */
@@ -404,7 +424,7 @@ RUM_ASSERT_OFF(rum_channel_header_t, doorbells, 0x18);
 RUM_ASSERT_OFF(rum_channel_header_t, ring_offset, 0x20);
 RUM_ASSERT_OFF(rum_channel_header_t, ring_size, 0x28);
 
-_Static_assert(sizeof(rum_bundle_guest_t) == 72, "bundle guest entry is 72 bytes");
+_Static_assert(sizeof(rum_bundle_guest_t) == 120, "bundle guest entry is 120 bytes");
 RUM_ASSERT_OFF(rum_bundle_guest_t, name, 0x00);
 RUM_ASSERT_OFF(rum_bundle_guest_t, image_offset, 0x10);
 RUM_ASSERT_OFF(rum_bundle_guest_t, image_size, 0x14);
@@ -416,6 +436,14 @@ RUM_ASSERT_OFF(rum_bundle_guest_t, restart_policy, 0x30);
 RUM_ASSERT_OFF(rum_bundle_guest_t, payload, 0x34);
 RUM_ASSERT_OFF(rum_bundle_guest_t, store_offset, 0x38);
 RUM_ASSERT_OFF(rum_bundle_guest_t, store_size, 0x3C);
-RUM_ASSERT_OFF(rum_bundle_guest_t, reserved, 0x40);
+RUM_ASSERT_OFF(rum_bundle_guest_t, boot, 0x40);
+RUM_ASSERT_OFF(rum_bundle_guest_t, vdevices, 0x44);
+RUM_ASSERT_OFF(rum_bundle_guest_t, ram_base, 0x48);
+RUM_ASSERT_OFF(rum_bundle_guest_t, entry, 0x50);
+RUM_ASSERT_OFF(rum_bundle_guest_t, dtb_gpa, 0x58);
+RUM_ASSERT_OFF(rum_bundle_guest_t, dtb_offset, 0x60);
+RUM_ASSERT_OFF(rum_bundle_guest_t, dtb_size, 0x64);
+RUM_ASSERT_OFF(rum_bundle_guest_t, uart_gpa, 0x68);
+RUM_ASSERT_OFF(rum_bundle_guest_t, reserved, 0x70);
 
 #endif /* RUMABI_H */

@@ -7,7 +7,7 @@ import RumABI
 final class BundleViewTests: XCTestCase {
     /// A bundle with `count` guests of 4 KiB images each.
     func make(count: Int = 2, edit: (inout [BundleGuest]) -> Void = { _ in }) -> [UInt8] {
-        let entriesEnd = 32 + 72 * count
+        let entriesEnd = 32 + 120 * count
         let first = (entriesEnd + 4095) & ~4095
         var guests: [BundleGuest] = []
         for i in 0..<count {
@@ -18,6 +18,8 @@ final class BundleViewTests: XCTestCase {
             g.memory_size = 2 << 20
             g.cpu_mask = 1
             g.vcpus = 1
+            g.ram_base = RUM_GUEST_RAM_GPA
+            g.entry = RUM_GUEST_RAM_GPA
             guests.append(g)
         }
         edit(&guests)
@@ -27,7 +29,7 @@ final class BundleViewTests: XCTestCase {
         h.header_size = 32
         h.total_size = UInt32(first + count * 4096)
         h.guest_count = UInt32(count)
-        h.guest_entry_size = 72
+        h.guest_entry_size = 120
         var bytes = withUnsafeBytes(of: h) { Array($0) }
         for g in guests { bytes += withUnsafeBytes(of: g) { Array($0) } }
         bytes += [UInt8](repeating: 0, count: Int(h.total_size) - bytes.count)

@@ -54,7 +54,7 @@ final class BundleAcceptedByHypervisorTests: XCTestCase {
 
     func testCorruptTablesAreRefusedByBoth() throws {
         let good = try bundle(try fullConfig())
-        let devices = 32 + 8 * 72, channels = devices + 8 * 48
+        let devices = 32 + 8 * 120, channels = devices + 8 * 48
         let corruptions: [(String, (inout Data) -> Void)] = [
             ("device window misaligned", { $0.patch(devices + 0x10, UInt64(0x1000_1010)) }),
             ("device window empty", { $0.patch(devices + 0x18, UInt64(0)) }),

@@ -10,7 +10,7 @@ import XCTest
 
 final class BundleCorruptionTests: XCTestCase {
     /// Offset of guest `i`'s entry, plus `field` (a rumabi.h field offset).
-    func entry(_ i: Int, _ field: Int = 0) -> Int { 32 + 72 * i + field }
+    func entry(_ i: Int, _ field: Int = 0) -> Int { 32 + 120 * i + field }
 
     func validBundle() throws -> Data {
         var a = GuestConfig(name: "alpha", image: .rumpk, memory: 4 << 20)
@@ -36,9 +36,9 @@ final class BundleCorruptionTests: XCTestCase {
         d = good; d.patch(4, UInt16(RUM_ABI_REVISION + 1))
         assertRejected(d, "ABI revision \(RUM_ABI_REVISION + 1), this tool knows \(RUM_ABI_REVISION)")
         d = good; d.patch(6, UInt16(40))
-        assertRejected(d, "header_size 40 / guest_entry_size 72, expected 32 / 72")
+        assertRejected(d, "header_size 40 / guest_entry_size 120, expected 32 / 120")
         d = good; d.patch(0x10, UInt32(64))
-        assertRejected(d, "header_size 32 / guest_entry_size 64, expected 32 / 72")
+        assertRejected(d, "header_size 32 / guest_entry_size 64, expected 32 / 120")
         d = good; d.patch(0x14, UInt32(1))
         assertRejected(d, "header flags or reserved field is not zero")
         assertRejected(good.prefix(20), "the bundle is 20 bytes, too short for its 32-byte header")
@@ -51,7 +51,7 @@ final class BundleCorruptionTests: XCTestCase {
         d = good; d.patch(0x0C, UInt32(9))
         assertRejected(d, "guest_count 9 is out of range 1...8")
         d = good; d.patch(0x0C, UInt32(8)); d.patch(0x08, UInt32(200))
-        assertRejected(d, "the guest entries end at 608, past total_size 200")
+        assertRejected(d, "the guest entries end at 992, past total_size 200")
     }
 
     func testTruncated() throws {
@@ -109,7 +109,7 @@ final class BundleCorruptionTests: XCTestCase {
         assertRejected(d, "guest 0 ('alpha'): cpu_mask is empty")
         d = good; d.patch(entry(1, 0x28), UInt32(2))
         assertRejected(d, "guest 1 ('beta'): pinned with 2 vCPUs but only 1 harts")
-        d = good; d.patch(entry(0, 0x40), UInt64(1))
+        d = good; d.patch(entry(0, 0x70), UInt64(1))
         assertRejected(d, "guest 0 ('alpha'): reserved fields are not zero")
         d = good; d.patch(entry(0, 0x20), UInt64(0b11))
         assertRejected(d, "guest 0 ('alpha'): shares a hart with pinned guest 1 ('beta')")

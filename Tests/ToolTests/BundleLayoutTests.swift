@@ -25,8 +25,8 @@ final class BundleLayoutTests: XCTestCase {
     }
 
     func testGuestEntryLayout() {
-        XCTAssertEqual(MemoryLayout<BundleGuest>.size, 72)
-        XCTAssertEqual(MemoryLayout<BundleGuest>.stride, 72)
+        XCTAssertEqual(MemoryLayout<BundleGuest>.size, 120)
+        XCTAssertEqual(MemoryLayout<BundleGuest>.stride, 120)
         XCTAssertEqual(MemoryLayout<BundleGuest>.offset(of: \.name), 0x00)
         XCTAssertEqual(MemoryLayout<BundleGuest>.offset(of: \.image_offset), 0x10)
         XCTAssertEqual(MemoryLayout<BundleGuest>.offset(of: \.image_size), 0x14)
@@ -38,9 +38,17 @@ final class BundleLayoutTests: XCTestCase {
         XCTAssertEqual(MemoryLayout<BundleGuest>.offset(of: \.payload), 0x34)
         XCTAssertEqual(MemoryLayout<BundleGuest>.offset(of: \.store_offset), 0x38)
         XCTAssertEqual(MemoryLayout<BundleGuest>.offset(of: \.store_size), 0x3C)
-        XCTAssertEqual(MemoryLayout<BundleGuest>.offset(of: \.reserved), 0x40)
+        XCTAssertEqual(MemoryLayout<BundleGuest>.offset(of: \.boot), 0x40)
+        XCTAssertEqual(MemoryLayout<BundleGuest>.offset(of: \.vdevices), 0x44)
+        XCTAssertEqual(MemoryLayout<BundleGuest>.offset(of: \.ram_base), 0x48)
+        XCTAssertEqual(MemoryLayout<BundleGuest>.offset(of: \.entry), 0x50)
+        XCTAssertEqual(MemoryLayout<BundleGuest>.offset(of: \.dtb_gpa), 0x58)
+        XCTAssertEqual(MemoryLayout<BundleGuest>.offset(of: \.dtb_offset), 0x60)
+        XCTAssertEqual(MemoryLayout<BundleGuest>.offset(of: \.dtb_size), 0x64)
+        XCTAssertEqual(MemoryLayout<BundleGuest>.offset(of: \.uart_gpa), 0x68)
+        XCTAssertEqual(MemoryLayout<BundleGuest>.offset(of: \.reserved), 0x70)
         XCTAssertEqual(BundleWriter.headerSize, 32)
-        XCTAssertEqual(BundleWriter.entrySize, 72)
+        XCTAssertEqual(BundleWriter.entrySize, 120)
     }
 
     func testConstants() {
@@ -63,6 +71,8 @@ final class BundleLayoutTests: XCTestCase {
         g.image_offset = 0xA1A2_A3A4; g.image_size = 0xB1B2_B3B4; g.memory_size = 0xC1C2_C3C4_C5C6_C7C8
         g.cpu_mask = 0xD1D2_D3D4_D5D6_D7D8; g.vcpus = 0xE1E2_E3E4; g.flags = 0xF1F2_F3F4
         g.restart_policy = 0x0102_0304; g.payload = 0x0506_0708; g.store_offset = 0x1111_2222; g.store_size = 0x3333_4444; g.reserved = 0x5555_6666_7777_8888
+        g.boot = 0x1212_3434; g.vdevices = 0x5656_7878; g.ram_base = 0x9A9A_BCBC_DEDE_F0F0; g.entry = 0x1357_9BDF_2468_ACE0
+        g.dtb_gpa = 0x0F0E_0D0C_0B0A_0908; g.dtb_offset = 0x7766_5544; g.dtb_size = 0x3322_1100; g.uart_gpa = 0x1020_3040_5060_7080
         let bytes = BundleWriter.encode(g)
         XCTAssertEqual(bytes, withUnsafeBytes(of: g) { Data($0) })
         XCTAssertEqual(Array(bytes[0x10..<0x14]), [0xA4, 0xA3, 0xA2, 0xA1], "image_offset little-endian at 0x10")

@@ -10,8 +10,8 @@ import XCTest
 
 final class BundleTableCorruptionTests: XCTestCase {
     /// Offset of device `i` / channel `i`, plus `field` (a rumabi.h field offset).
-    func dev(_ i: Int, _ field: Int = 0) -> Int { 32 + 3 * 72 + 48 * i + field }
-    func chan(_ i: Int, _ field: Int = 0) -> Int { 32 + 3 * 72 + 2 * 48 + 32 * i + field }
+    func dev(_ i: Int, _ field: Int = 0) -> Int { 32 + 3 * 120 + 48 * i + field }
+    func chan(_ i: Int, _ field: Int = 0) -> Int { 32 + 3 * 120 + 2 * 48 + 32 * i + field }
 
     func validBundle() throws -> Data {
         let config = try parseConfig(partitionHead + guest("alpha") + guest("beta") + guest("gamma")
@@ -38,7 +38,7 @@ final class BundleTableCorruptionTests: XCTestCase {
         d = good; d.patch(0x1A, UInt16(9))
         assertRejected(d, "device_count 2 / channel_count 9, at most 8 / 8")
         d = good; d.patch(0x18, UInt16(8)); d.patch(0x1A, UInt16(8)); d.patch(0x08, UInt32(500))
-        assertRejected(d, "the device and channel tables end at 888, past total_size 500")
+        assertRejected(d, "the device and channel tables end at 1032, past total_size 500")
         d = good; d.patch(32 + 0x10, UInt32(0))
         assertRejected(d, "guest 0 ('alpha'): image offset 0x0 lies inside the header or entries")
     }

@@ -75,7 +75,7 @@ final class BundleTablesTests: XCTestCase {
         XCTAssertEqual(c.channels.map(\.size), [16 << 10, 64 << 10])
 
         // Devices right after the 3 guest entries, channels right after the devices, then zeros.
-        let devicesAt = 32 + 3 * 72, channelsAt = devicesAt + 2 * 48, end = channelsAt + 2 * 32
+        let devicesAt = 32 + 3 * 120, channelsAt = devicesAt + 2 * 48, end = channelsAt + 2 * 32
         XCTAssertEqual(data[devicesAt..<channelsAt], config.bundleDevices.map { withUnsafeBytes(of: $0) { Data($0) } }.reduce(Data(), +))
         XCTAssertEqual(data[channelsAt..<end], config.bundleChannels.map { withUnsafeBytes(of: $0) { Data($0) } }.reduce(Data(), +))
         XCTAssertTrue(data[end..<0x1000].allSatisfy { $0 == 0 })

@@ -35,7 +35,7 @@ final class BundleTests: XCTestCase {
         XCTAssertEqual(h.magic, RUM_BUNDLE_MAGIC)
         XCTAssertEqual(h.revision, UInt16(RUM_ABI_REVISION))
         XCTAssertEqual(h.header_size, 32)
-        XCTAssertEqual(h.guest_entry_size, 72)
+        XCTAssertEqual(h.guest_entry_size, 120)
         XCTAssertEqual(h.guest_count, 3)
         XCTAssertEqual(Int(h.total_size), data.count)
         XCTAssertEqual(data.count % 4096, 0)
@@ -46,7 +46,7 @@ final class BundleTests: XCTestCase {
             XCTAssertEqual(Int(g.image_size), image.count)
             XCTAssertEqual(data[Int(g.image_offset)..<Int(g.image_offset) + image.count], image, "image bytes are copied exactly")
         }
-        XCTAssertTrue(data[(32 + 3 * 72)..<0x1000].allSatisfy { $0 == 0 }, "padding after the entries is zero")
+        XCTAssertTrue(data[(32 + 3 * 120)..<0x1000].allSatisfy { $0 == 0 }, "padding after the entries is zero")
         XCTAssertTrue(data[(0x1000 + 5000)..<0x3000].allSatisfy { $0 == 0 }, "padding between images is zero")
 
         XCTAssertEqual(guests.map { BundleWriter.name(of: $0) }, ["a", "b", "rt"])
@@ -59,7 +59,7 @@ final class BundleTests: XCTestCase {
         XCTAssertEqual(guests.map(\.payload), [0, 6, 0])
         XCTAssertTrue(guests.allSatisfy { $0.reserved == 0 && $0.store_offset == 0 && $0.store_size == 0 })
         // The entry bytes are the C struct's bytes.
-        XCTAssertEqual(data[32..<104], withUnsafeBytes(of: guests[0]) { Data($0) })
+        XCTAssertEqual(data[32..<152], withUnsafeBytes(of: guests[0]) { Data($0) })
     }
 
     func testExampleConfigsMakeValidBundles() throws {

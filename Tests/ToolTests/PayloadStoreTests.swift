@@ -85,7 +85,7 @@ final class PayloadStoreTests: XCTestCase {
         let good = try BundleWriter.assemble([a, a.renamed("b")], [Data(count: 100), Data(count: 100)],
                                              stores: [Data(count: 4096), nil])
         XCTAssertNoThrow(try BundleWriter.parse(good))
-        func entry(_ i: Int, _ field: Int) -> Int { 32 + 72 * i + field }
+        func entry(_ i: Int, _ field: Int) -> Int { 32 + 120 * i + field }
         func refused(_ d: Data, _ message: String, line: UInt = #line) {
             XCTAssertThrowsError(try BundleWriter.parse(d), line: line) { XCTAssertEqual("\($0)", message, line: line) }
         }

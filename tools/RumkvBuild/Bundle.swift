@@ -1,10 +1,10 @@
 // Bundle: writing and checking the boot bundle the hypervisor loads.
 //
-// A bundle (rumabi.h, rum_bundle_*) is a 32-byte header, one 72-byte entry per
+// A bundle (rumabi.h, rum_bundle_*) is a 32-byte header, one 120-byte entry per
 // guest, the device table (48 bytes a device) and the channel table (32 bytes a
 // channel, BundleTables), then each guest's image as a flat binary at a 4 KiB aligned offset,
 // followed (at the next 4 KiB boundary) by its payload store if it has
-// payloads; the file is padded to a 4 KiB multiple. `make` builds it from a validated
+// payloads and its device tree if it boots Linux-style (GuestDeviceTree); the file is padded to a 4 KiB multiple. `make` builds it from a validated
 // PartitionConfig, converting ELF images with llvm-objcopy, and writes every
 // field little-endian at its rumabi.h offset. `read` (or `parse`, guests only) reads one back and checks
 // everything the hypervisor relies on (it bounds-checks again at boot).
@@ -32,6 +32,7 @@ public enum BundleWriter {
                             sign: ((Data) throws -> Data)? = nil) throws -> Data {
         var images: [Data] = []
         var stores: [Data?] = []
+        var trees: [Data?] = []
         var converted: [URL: Data] = [:]
         for g in config.guests {
             let url = config.imageURL(g, configDirectory: configDirectory, rumpkImage: rumpkImage)
@@ -42,14 +43,31 @@ public enum BundleWriter {
             }
             converted[url] = image
             guard !image.isEmpty else { throw BundleError(at + "\(url.path) is empty") }
-            guard UInt64(image.count) <= g.memory else {
-                throw BundleError(at + "the image is \(image.count) bytes, more than the guest's memory (\(ByteSize.format(g.memory)))")
+            guard UInt64(image.count) <= g.memoryForImage else {
+                let room = g.imageAddress == g.ramBase ? "the guest's memory"
+                    : "the guest's memory from its load address 0x\(hex(g.imageAddress))"
+                throw BundleError(at + "the image is \(image.count) bytes, more than \(room) (\(ByteSize.format(g.memoryForImage)))")
             }
             images.append(try sign?(image) ?? image)
             stores.append(try store(g, config, configDirectory: configDirectory, rumpkImage: rumpkImage, payloads: payloads))
+            trees.append(try deviceTree(g, config, imageSize: image.count))
         }
-        return try assemble(config.guests, images, stores: stores,
+        return try assemble(config.guests, images, stores: stores, trees: trees,
                             devices: config.bundleDevices, channels: config.bundleChannels)
+    }
+
+    /// The device tree of a `boot = "linux"` guest, checked to fit below the end of RAM without
+    /// overlapping its image; nil for a Rumpk guest.
+    static func deviceTree(_ g: GuestConfig, _ config: PartitionConfig, imageSize: Int) throws -> Data? {
+        guard g.boot == .linux else { return nil }
+        let at = "\(config.fileName):\(g.line(of: "boot")): guest '\(g.name)': field 'boot': "
+        let tree: Data
+        do { tree = try GuestDeviceTree.make(g, arch: config.arch) } catch { throw BundleError(at + "\(error)") }
+        let dtb = LinuxLayout.dtbAddress(ramBase: g.ramBase, memory: g.memory, dtbSize: tree.count)
+        guard dtb >= g.ramBase, dtb >= g.imageAddress + UInt64(imageSize) || dtb + UInt64(tree.count) <= g.imageAddress else {
+            throw BundleError(at + "no room for the \(tree.count)-byte device tree at a 2 MiB boundary below the end of RAM that misses the image (give the guest more memory)")
+        }
+        return tree
     }
 
     /// The payload store of guest `g`, checked to leave the payload window (RAM + 1 MiB) free.
@@ -73,11 +91,12 @@ public enum BundleWriter {
 
     /// Header, entries, the `devices` and `channels` tables, `images` (one per guest, already flat)
     /// and `stores` (one per guest, nil for none; default none) laid out as rumabi.h describes.
-    public static func assemble(_ guests: [GuestConfig], _ images: [Data], stores: [Data?]? = nil,
+    public static func assemble(_ guests: [GuestConfig], _ images: [Data], stores: [Data?]? = nil, trees: [Data?]? = nil,
                                 devices: [BundleDevice] = [], channels: [BundleChannel] = []) throws -> Data {
         precondition(guests.count == images.count)
         let stores = stores ?? Array(repeating: nil, count: guests.count)
-        precondition(stores.count == guests.count)
+        let trees = trees ?? Array(repeating: nil, count: guests.count)
+        precondition(stores.count == guests.count && trees.count == guests.count)
         var offset = align(tablesEnd(guests: guests.count, devices: devices.count, channels: channels.count))
         var entries: [BundleGuest] = []
         for (i, (g, image)) in zip(guests, images).enumerated() {
@@ -96,6 +115,17 @@ public enum BundleWriter {
                 e.store_offset = UInt32(truncatingIfNeeded: offset)
                 e.store_size = UInt32(truncatingIfNeeded: store.count)
                 offset = align(offset + store.count)
+            }
+            e.boot = g.boot.abiValue
+            e.ram_base = g.ramBase
+            e.entry = g.imageAddress
+            e.vdevices = g.devices.reduce(0) { $0 | $1.abiBit }
+            if g.devices.contains(.ns16550) { e.uart_gpa = VirtualDevice.ns16550.base }
+            if let tree = trees[i] {
+                e.dtb_offset = UInt32(truncatingIfNeeded: offset)
+                e.dtb_size = UInt32(truncatingIfNeeded: tree.count)
+                e.dtb_gpa = LinuxLayout.dtbAddress(ramBase: g.ramBase, memory: g.memory, dtbSize: tree.count)
+                offset = align(offset + tree.count)
             }
             entries.append(e)
         }
@@ -120,6 +150,10 @@ public enum BundleWriter {
             if let store = stores[i] {
                 out.append(Data(count: Int(e.store_offset) - out.count))
                 out.append(store)
+            }
+            if let tree = trees[i] {
+                out.append(Data(count: Int(e.dtb_offset) - out.count))
+                out.append(tree)
             }
         }
         out.append(Data(count: offset - out.count))
@@ -158,13 +192,15 @@ extension BundleWriter {
         return w.data
     }
 
-    /// The 72 bytes of `g`.
+    /// The 120 bytes of `g`.
     public static func encode(_ g: BundleGuest) -> Data {
         var w = LittleEndianWriter()
         withUnsafeBytes(of: g.name) { w.data.append(contentsOf: $0) }
         w.put(g.image_offset); w.put(g.image_size); w.put(g.memory_size); w.put(g.cpu_mask)
         w.put(g.vcpus); w.put(g.flags); w.put(g.restart_policy); w.put(g.payload)
-        w.put(g.store_offset); w.put(g.store_size); w.put(g.reserved)
+        w.put(g.store_offset); w.put(g.store_size)
+        w.put(g.boot); w.put(g.vdevices); w.put(g.ram_base); w.put(g.entry); w.put(g.dtb_gpa)
+        w.put(g.dtb_offset); w.put(g.dtb_size); w.put(g.uart_gpa); w.put(g.reserved)
         return w.data
     }
 
@@ -181,7 +217,9 @@ extension BundleWriter {
         var r = LittleEndianReader(bytes: b, at: offset + Int(RUM_GUEST_NAME_MAX))
         g.image_offset = r.get(); g.image_size = r.get(); g.memory_size = r.get(); g.cpu_mask = r.get()
         g.vcpus = r.get(); g.flags = r.get(); g.restart_policy = r.get(); g.payload = r.get()
-        g.store_offset = r.get(); g.store_size = r.get(); g.reserved = r.get()
+        g.store_offset = r.get(); g.store_size = r.get()
+        g.boot = r.get(); g.vdevices = r.get(); g.ram_base = r.get(); g.entry = r.get(); g.dtb_gpa = r.get()
+        g.dtb_offset = r.get(); g.dtb_size = r.get(); g.uart_gpa = r.get(); g.reserved = r.get()
         return g
     }
 
@@ -273,6 +311,7 @@ extension BundleWriter {
             throw BundleError("\(who): memory_size \(g.memory_size) is not a multiple of 2 MiB in 2 MiB...1 GiB")
         }
         guard UInt64(g.image_size) <= g.memory_size else { throw BundleError("\(who): image is larger than the guest's memory") }
+        try checkBoot(g, who, tableEnd: tableEnd, total: total)
         guard ConfigLimits.vcpus.contains(Int(g.vcpus)) else { throw BundleError("\(who): vcpus \(g.vcpus) is out of range 1...8") }
         let known = RUM_GUEST_F_AUTOSTART | RUM_GUEST_F_PINNED | RUM_GUEST_F_VERBOSE | RUM_GUEST_F_TEST
         guard g.flags & ~known == 0 else { throw BundleError("\(who): unknown flags 0x\(hex(g.flags & ~known))") }
@@ -299,6 +338,41 @@ extension BundleWriter {
         }
     }
 
+    /// The boot protocol, RAM layout, device tree and virtual devices, as BundleView checks them.
+    private static func checkBoot(_ g: BundleGuest, _ who: String, tableEnd: Int, total: UInt64) throws {
+        guard g.boot <= RUM_BOOT_LINUX else { throw BundleError("\(who): unknown boot protocol \(g.boot)") }
+        guard g.vdevices & ~RUM_VDEV_NS16550 == 0 else { throw BundleError("\(who): unknown virtual devices 0x\(hex(g.vdevices & ~RUM_VDEV_NS16550))") }
+        guard g.ram_base % (2 << 20) == 0, g.ram_base >= RUM_GUEST_RAM_GPA, g.ram_base <= RUM_GUEST_RAM_GPA_LIMIT,
+              g.memory_size <= RUM_GUEST_RAM_GPA_LIMIT - g.ram_base else {
+            throw BundleError("\(who): ram_base 0x\(hex(g.ram_base)) is not 2 MiB aligned in 0x\(hex(RUM_GUEST_RAM_GPA))..2^40 with its RAM")
+        }
+        let ramEnd = g.ram_base + g.memory_size
+        guard g.entry >= g.ram_base, g.entry % 4 == 0, g.entry < ramEnd, UInt64(g.image_size) <= ramEnd - g.entry else {
+            throw BundleError("\(who): entry 0x\(hex(g.entry)) with a \(g.image_size)-byte image does not fit the guest's RAM")
+        }
+        if g.boot == RUM_BOOT_RUMPK {
+            guard g.dtb_offset == 0, g.dtb_size == 0, g.dtb_gpa == 0 else { throw BundleError("\(who): a Rumpk guest has no device tree") }
+        } else {
+            guard g.store_size == 0, g.flags & RUM_GUEST_F_TEST == 0 else { throw BundleError("\(who): a Linux-style guest has no payload store or test payload") }
+            guard g.dtb_size > 0, g.dtb_size <= RUM_GUEST_DTB_MAX, g.dtb_offset % UInt32(alignment) == 0,
+                  g.dtb_offset >= UInt32(tableEnd), UInt64(g.dtb_offset) + UInt64(g.dtb_size) <= total else {
+                throw BundleError("\(who): device tree 0x\(hex(g.dtb_offset)) (\(g.dtb_size) bytes) is not a 4 KiB aligned block of at most 64 KiB inside the bundle")
+            }
+            guard g.dtb_gpa >= g.ram_base, g.dtb_gpa % 8 == 0, g.dtb_gpa < ramEnd, UInt64(g.dtb_size) <= ramEnd - g.dtb_gpa,
+                  g.dtb_gpa >= g.entry + UInt64(g.image_size) || g.dtb_gpa + UInt64(g.dtb_size) <= g.entry else {
+                throw BundleError("\(who): device tree address 0x\(hex(g.dtb_gpa)) is outside RAM or overlaps the image")
+            }
+        }
+        if g.vdevices & RUM_VDEV_NS16550 != 0 {
+            guard g.uart_gpa % RUM_VUART_SIZE == 0, g.uart_gpa <= UInt64.max - RUM_VUART_SIZE,
+                  g.uart_gpa + RUM_VUART_SIZE <= RUM_GUEST_CHANNEL_GPA || g.uart_gpa >= ramEnd else {
+                throw BundleError("\(who): uart_gpa 0x\(hex(g.uart_gpa)) is unaligned or overlaps the channel, SysTable or RAM windows")
+            }
+        } else {
+            guard g.uart_gpa == 0 else { throw BundleError("\(who): uart_gpa is set without RUM_VDEV_NS16550") }
+        }
+    }
+
     /// Names are unique, images do not overlap, pinned harts are used by no other guest.
     private static func checkTogether(_ guests: [BundleGuest]) throws {
         let names = guests.map { name(of: $0) }
@@ -309,6 +383,9 @@ extension BundleWriter {
         var spans = guests.enumerated().map { ($0.offset, false, UInt64($0.element.image_offset), UInt64($0.element.image_offset) + UInt64($0.element.image_size)) }
         spans += guests.enumerated().filter { $0.element.store_size > 0 }.map {
             ($0.offset, true, UInt64($0.element.store_offset), UInt64($0.element.store_offset) + UInt64($0.element.store_size))
+        }
+        spans += guests.enumerated().filter { $0.element.dtb_size > 0 }.map {   // a device tree counts as a store here
+            ($0.offset, true, UInt64($0.element.dtb_offset), UInt64($0.element.dtb_offset) + UInt64($0.element.dtb_size))
         }
         spans.sort { ($0.2, $0.1 ? 1 : 0) < ($1.2, $1.1 ? 1 : 0) }
         for (a, b) in zip(spans, spans.dropFirst()) where a.3 > b.2 {

@@ -50,6 +50,38 @@ public enum TestPayload: String, CaseIterable, Sendable {
     public var number: UInt32 { UInt32(Self.allCases.firstIndex(of: self)!) }
 }
 
+/// How a guest is entered (RUM_BOOT_*).
+public enum BootProtocol: String, CaseIterable, Sendable {
+    /// Rumpk's own protocol: image at the RAM base, a1 = the SysTable.
+    case rumpk
+    /// Linux and U-Boot's: image at RAM + 2 MiB, a0 = hart id, a1 = a device tree the tool generates.
+    case linux
+
+    public var abiValue: UInt32 { self == .rumpk ? RUM_BOOT_RUMPK : RUM_BOOT_LINUX }
+}
+
+/// Devices the hypervisor emulates for a guest (RUM_VDEV_*).
+public enum VirtualDevice: String, CaseIterable, Sendable {
+    /// An NS16550A UART at QEMU virt's address, wired to the guest's console.
+    case ns16550
+
+    public var abiBit: UInt32 { RUM_VDEV_NS16550 }
+    /// Its guest-physical base (QEMU virt riscv64's UART, where software built for `virt` looks).
+    public var base: UInt64 { 0x1000_0000 }
+    public var size: UInt64 { RUM_VUART_SIZE }
+}
+
+/// The guest-physical layout of a `boot = "linux"` guest (QEMU virt's, unless the config moves it).
+public enum LinuxLayout {
+    /// The image loads at RAM + 2 MiB (the riscv64 Image's text_offset; U-Boot S-mode is linked there).
+    public static let imageOffset: UInt64 = 2 << 20
+    /// The device tree's address: QEMU's rule (riscv_compute_fdt_addr): the highest 2 MiB boundary
+    /// below the end of RAM at which the whole tree fits.
+    public static func dtbAddress(ramBase: UInt64, memory: UInt64, dtbSize: Int) -> UInt64 {
+        (ramBase + memory - UInt64(dtbSize)) & ~UInt64((2 << 20) - 1)
+    }
+}
+
 public struct GuestConfig: Equatable, Sendable {
     public var name: String
     public var image: GuestImage
@@ -68,6 +100,16 @@ public struct GuestConfig: Equatable, Sendable {
     public var payloads: [PayloadRef] = []
     /// Payload names Rumpk executes at boot, in order; nil: each payload once.
     public var run: [String]? = nil
+    /// How the guest is entered.
+    public var boot: BootProtocol = .rumpk
+    /// Guest-physical base of its RAM.
+    public var ramBase: UInt64 = RUM_GUEST_RAM_GPA
+    /// Where the image is loaded and entered; nil: the protocol's default (`imageAddress`).
+    public var loadAddress: UInt64? = nil
+    /// Emulated devices; nil: the protocol's default (`devices`).
+    public var virtualDevices: [VirtualDevice]? = nil
+    /// The kernel command line (`/chosen/bootargs`) of a `linux` guest.
+    public var bootargs: String = ""
     /// Line of the guest's `[[guest]]` header, and of each field written in the file.
     public var line = 0
     public var fieldLines: [String: Int] = [:]
@@ -81,6 +123,15 @@ public struct GuestConfig: Equatable, Sendable {
 
     /// What the store's `autorun` member lists: `run`, or every payload once.
     public var autorun: [String] { run ?? payloads.map(\.name) }
+
+    /// The image's load address and entry point.
+    public var imageAddress: UInt64 { loadAddress ?? (boot == .rumpk ? ramBase : ramBase + LinuxLayout.imageOffset) }
+
+    /// The devices the hypervisor emulates for it: a Linux-style guest gets a UART by default.
+    public var devices: [VirtualDevice] { virtualDevices ?? (boot == .linux ? [.ns16550] : []) }
+
+    /// RAM from the load address up: what the image may occupy.
+    public var memoryForImage: UInt64 { imageAddress >= ramBase && imageAddress - ramBase < memory ? memory - (imageAddress - ramBase) : 0 }
 
     /// `cpu_mask` of the bundle entry: bit n = hart n.
     public var hartMask: UInt64 {
@@ -180,7 +231,7 @@ public struct PartitionConfig: Equatable, Sendable {
             guard !isDirectory.boolValue else { return at + "\(url.path) is a directory, not an image file" }
             let bytes: Data
             do { bytes = try Data(contentsOf: url) } catch { return at + "cannot read \(url.path): \(error.localizedDescription)" }
-            return GuestImageCheck.problem(bytes, arch: arch, memory: g.memory).map { at + "\(url.path) \($0)" }
+            return GuestImageCheck.problem(bytes, arch: arch, memory: g.memoryForImage).map { at + "\(url.path) \($0)" }
         }
     }
 }

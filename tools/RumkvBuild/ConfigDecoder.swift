@@ -30,7 +30,8 @@ struct ConfigDecoder {
 
     static let partitionKeys = ["name", "arch", "harts", "memory_limit"]
     static let guestKeys = ["name", "image", "memory", "vcpus", "harts", "pinned", "autostart",
-                            "restart", "verbose", "test_payload", "payloads", "run"]
+                            "restart", "verbose", "test_payload", "payloads", "run",
+                            "boot", "ram_base", "load_address", "virtual_devices", "bootargs"]
 
     mutating func decode(_ syntax: ConfigSyntax) -> PartitionConfig? {
         var partitionTable: ConfigTable?
@@ -87,6 +88,7 @@ struct ConfigDecoder {
         }
         checkGuests(guests, partitionHarts: head.harts, memoryLimit: head.memoryLimit,
                     complete: guests.count == guestTables.count)
+        if let arch = head.arch { for g in guests { checkBoot(g, arch: arch) } }
         let (devices, channels) = decodeDevicesAndChannels(deviceTables, channelTables, guestTables: guestTables,
                                                            arch: head.arch)
         guard found.isEmpty, let name = head.name, let arch = head.arch else { return nil }
@@ -158,6 +160,7 @@ struct ConfigDecoder {
         if f["payloads"] == nil || !g.payloads.isEmpty {   // a broken 'payloads' was reported already
             g.run = value(f, "run", who) { try FieldValue.run($0, payloads: g.payloads, given: f["payloads"] != nil) }
         }
+        decodeBoot(f, who, into: &g)
         return found.count == before ? g : nil
     }
 

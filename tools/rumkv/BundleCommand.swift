@@ -95,7 +95,7 @@ struct CheckConfigCommand: ParsableCommand {
 }
 
 /// Loads a config; on problems prints them to stderr and fails with exit code 1.
-private func loadConfig(_ url: URL) throws -> PartitionConfig {
+func loadConfig(_ url: URL) throws -> PartitionConfig {
     do { return try PartitionConfig.load(url) } catch let e as ConfigError {
         FileHandle.standardError.write(Data((e.description + "\n").utf8))
         throw ExitCode.failure

@@ -13,7 +13,7 @@ struct RumkvCommand: ParsableCommand {
         commandName: "rumkv",
         abstract: "Build, boot and manage the Rumkv hypervisor and its Rumpk guests.",
         subcommands: [BuildCommand.self, RunCommand.self, CtlCommand.self, BenchCommand.self, BundleCommand.self, CheckConfigCommand.self, SoakCommand.self,
-                      KeygenCommand.self, SignCommand.self, InspectCommand.self, VersionCommand.self])
+                      DTBCommand.self, KeygenCommand.self, SignCommand.self, InspectCommand.self, VersionCommand.self])
 }
 
 /// Parses --arch values, naming the accepted ones on error.

@@ -119,7 +119,8 @@ enum FakeMachine {
             try images[i] ?? TestKeys.key.sign(body(i), arch: H.nplArch, flags: UInt16(RUM_NPL_F_GUEST_IMAGE))
         }
         let s: [Data?] = config.guests.indices.map { stores[$0] }
-        return try BundleWriter.assemble(config.guests, signed, stores: s,
+        let trees = try config.guests.indices.map { try BundleWriter.deviceTree(config.guests[$0], config, imageSize: signed[$0].count) }
+        return try BundleWriter.assemble(config.guests, signed, stores: s, trees: trees,
                                          devices: config.bundleDevices, channels: config.bundleChannels)
     }
 

@@ -68,7 +68,7 @@ extension GuestCommands {
         }
         if r.config.vdevices & RUM_VDEV_NS16550 != 0 {
             O.str("  ns16550 gpa "); O.hex(r.config.uart_gpa, digits: 8); O.str(" (reads "); O.dec(m.pointee.uarts[g].reads)
-            O.str(", writes "); O.dec(m.pointee.uarts[g].writes); O.line(")")
+            O.str(", writes "); O.dec(m.pointee.uarts[g].writes); O.str(", fast path "); O.dec(m.pointee.uarts[g].fastAccesses); O.line(")")
         }
         if r.ramHost != 0 {
             let t = UnsafePointer<SysTable>(bitPattern: UInt(r.sysTableHost))!.pointee

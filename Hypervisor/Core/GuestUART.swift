@@ -47,7 +47,10 @@ public enum GuestUART<A: GuestHosting> {
         BigLock.acquire()
         let g = m.pointee.vcpus[slot].guest
         let v = access(g, a)
-        if v != nil { m.pointee.count(.mmio, guest: g, cpu: A.currentCPU()) }
+        if v != nil {
+            m.pointee.count(.mmio, guest: g, cpu: A.currentCPU())
+            m.pointee.uarts[g].fastAccesses &+= 1
+        }
         BigLock.release()
         return v
     }

@@ -29,6 +29,8 @@ public struct NS16550 {
     /// Register accesses since the guest instance started (stats, bench).
     public private(set) var reads: UInt64 = 0
     public private(set) var writes: UInt64 = 0
+    /// Of those, the ones the port's trap fast path answered (GuestUART.fastAccess).
+    public var fastAccesses: UInt64 = 0
 
     public init() {}
 

@@ -91,6 +91,7 @@ final class LinuxBootTests: MachineTestCase {
         XCTAssertNil(GuestUART<FakeGuestHost>.fastAccess(slot: slot(0), access(0, base: uart - 1)))
         XCTAssertNil(GuestUART<FakeGuestHost>.fastAccess(slot: slot(1), access(5)), "the Rumpk guest's access is not answered")
         XCTAssertEqual(m.pointee.guests[0].exits[ExitReason.mmio.rawValue], 4)
+        XCTAssertEqual(m.pointee.uarts[0].fastAccesses, 4, "only the answered ones")
     }
 
     func testAccessBesideTheWindowStopsTheGuestAndRestartResetsTheUART() {
@@ -109,7 +110,7 @@ final class LinuxBootTests: MachineTestCase {
         XCTAssertEqual(bytes(0, gpa: c.dtb_gpa, tree.count), tree)
         XCTAssertEqual(GuestUART<FakeGuestHost>.fastAccess(slot: slot(0), access(7)), 0, "scratch cleared for the new instance")
         XCTAssertTrue(command("info u").contains("boot linux: entry 0x80200000, a1 = device tree at 0x80600000"))
-        XCTAssertTrue(command("info u").contains("ns16550 gpa 0x10000000 (reads 1, writes 0)"))
+        XCTAssertTrue(command("info u").contains("ns16550 gpa 0x10000000 (reads 1, writes 0, fast path 1)"))
     }
 
     func testBundleViewRefusesBrokenBootFields() throws {

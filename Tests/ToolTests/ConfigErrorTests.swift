@@ -74,7 +74,7 @@ final class ConfigErrorTests: XCTestCase {
 
     func testUnknownAndDuplicateKeys() {
         XCTAssertEqual(configErrors(partitionHead + guest("a", "cpus = 2\nmemory = \"6M\"")), [
-            "p.toml:9: guest 'a': field 'cpus': unknown field (expected one of name, image, memory, vcpus, harts, pinned, autostart, restart, verbose, test_payload, payloads, run)",
+            "p.toml:9: guest 'a': field 'cpus': unknown field (expected one of name, image, memory, vcpus, harts, pinned, autostart, restart, verbose, test_payload, payloads, run, boot, ram_base, load_address, virtual_devices, bootargs)",
             "p.toml:10: guest 'a': field 'memory': set twice (first on line 8)",
         ])
         XCTAssertEqual(configErrors(partitionHead + "colour = \"red\"\n" + guest("a")),

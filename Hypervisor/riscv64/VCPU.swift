@@ -90,12 +90,56 @@ extension RISCV64: GuestHosting {
         hs.formUnion([.spv, .vtw])
         hs.remove(.spvp)
         r.pointee.hstatus = hs.rawValue
+        fpLoad(r)
         r.pointee.sstatus = rv_read_sstatus() | SStatus.spp.rawValue
         rv_write_stimecmp(sliceEnd)
         rumkv_vcpu_enter(r)
         let exit = decode(r)        // before the guest's translation is unloaded (instruction fetch)
         saveGuestCSRs(r)
+        fpSave(r)
         return exit
+    }
+
+    // MARK: FP state (RISC-V Privileged Spec v1.12, 3.1.6.6 and 8.2.10)
+    //
+    // With V=1 an FP instruction needs both sstatus.FS and vsstatus.FS to be
+    // non-Off, and an FP write sets both to Dirty. The hypervisor never uses
+    // the FPU (soft-float), so the hart's f-registers always hold the values
+    // of the last vCPU that ran on it with FS on: `fpOwner`. Entering a vCPU
+    // whose values are not the hart's loads them (HS FS = Clean); leaving one
+    // that made them Dirty saves them (then Clean). A guest that never turns
+    // its FPU on costs one comparison on entry; one that does is restored
+    // only when another vCPU used the hart in between. A guest can turn its
+    // own FPU on at any time without a trap, so the load cannot wait for its
+    // first FP instruction: a vCPU never sees another's registers, not even
+    // with vsstatus.FS Off (it cannot read them then, and they are replaced
+    // before it runs with FS on and this hart's registers).
+
+    /// Harts have F and D (the boot hart's riscv,isa); false: FS stays Off, guest FP traps to the guest.
+    nonisolated(unsafe) static var guestFP = false
+    /// The vCPU whose values this hart's f-registers hold, by CPU index.
+    nonisolated(unsafe) static var fpOwner: InlineArray<8, UInt> = .init(repeating: 0)
+
+    static let fsMask: UInt64 = 3 << 13, fsClean: UInt64 = 2 << 13, fsDirty: UInt64 = 3 << 13
+
+    static func fpLoad(_ r: UnsafeMutablePointer<rv_vcpu_t>) {
+        guard guestFP else { return }
+        let c = currentCPU()
+        guard c < 8 else { return }
+        let me = UInt(bitPattern: r)
+        rv_set_sstatus(fsClean)                  // FS from Off to Clean (or left Clean/Dirty)
+        if fpOwner[c] != me || r.pointee.fp_cpu != UInt64(c + 1) {
+            withUnsafePointer(to: &r.pointee.fpr) { rumkv_fp_restore(UnsafeRawPointer($0).assumingMemoryBound(to: UInt64.self)) }
+            fpOwner[c] = me
+            r.pointee.fp_cpu = UInt64(c + 1)
+        }
+        rv_clear_sstatus(fsMask ^ fsClean)       // Clean: the hart's registers equal the vCPU's
+    }
+
+    static func fpSave(_ r: UnsafeMutablePointer<rv_vcpu_t>) {
+        guard guestFP, rv_read_sstatus() & fsMask == fsDirty else { return }
+        withUnsafeMutablePointer(to: &r.pointee.fpr) { rumkv_fp_save(UnsafeMutableRawPointer($0).assumingMemoryBound(to: UInt64.self)) }
+        rv_clear_sstatus(fsMask ^ fsClean)
     }
 
     static func loadGuestCSRs(_ r: UnsafeMutablePointer<rv_vcpu_t>, hgatp: UInt64) {

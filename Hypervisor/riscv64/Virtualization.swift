@@ -39,6 +39,8 @@ enum Virtualization {
             throw .noISAString
         }
         guard isaHasH(isa.bytes) else { throw .isaLacksH }
+        // Guests get FP registers of their own only if the harts have F and D (VCPU.swift).
+        RISCV64.guestFP = isaHas(isa.bytes, UInt8(ascii: "f")) && isaHas(isa.bytes, UInt8(ascii: "d"))
         probing = true
         probeFaulted = false
         _ = rv_read_hstatus()
@@ -54,13 +56,16 @@ enum Virtualization {
     }
 
     /// True if the single-letter extensions of "rv64imafdch_zicsr..." include 'h'.
-    static func isaHasH(_ isa: UnsafeRawBufferPointer) -> Bool {
+    static func isaHasH(_ isa: UnsafeRawBufferPointer) -> Bool { isaHas(isa, UInt8(ascii: "h")) }
+
+    /// True if the single-letter extensions of "rv64imafdch_zicsr..." include `letter`.
+    static func isaHas(_ isa: UnsafeRawBufferPointer, _ letter: UInt8) -> Bool {
         guard isa.count > 4, isa[0] == UInt8(ascii: "r"), isa[1] == UInt8(ascii: "v") else { return false }
         var i = 4
         while i < isa.count {
             let c = isa[i]
             if c == UInt8(ascii: "_") || c == 0 { return false }
-            if c == UInt8(ascii: "h") { return true }
+            if c == letter { return true }
             i += 1
         }
         return false

@@ -117,7 +117,7 @@ final class BootConfigTests: XCTestCase {
             XCTAssertEqual(try string("/aliases", "serial0"), "/soc/serial@10000000")
             XCTAssertEqual(try cells("/cpus", "timebase-frequency"), [10_000_000])
             for v in 0..<2 {
-                XCTAssertEqual(try string("/cpus/cpu@\(v)", "riscv,isa"), "rv64imac_zicsr_zifencei_sstc", "no F/D until FP state is switched")
+                XCTAssertEqual(try string("/cpus/cpu@\(v)", "riscv,isa"), "rv64imafdc_zicsr_zifencei_sstc", "F and D: each vCPU has its own FP state")
                 XCTAssertEqual(try cells("/cpus/cpu@\(v)", "reg"), [UInt32(v)])
                 XCTAssertEqual(try string("/cpus/cpu@\(v)", "device_type"), "cpu")
                 XCTAssertEqual(try string("/cpus/cpu@\(v)/interrupt-controller", "compatible"), "riscv,cpu-intc")
@@ -136,7 +136,7 @@ final class BootConfigTests: XCTestCase {
         let bare = try parseConfig(linux("virtual_devices = []")).guests[0]
         let text = try GuestDeviceTree.render(try GuestDeviceTree.make(bare, arch: .riscv64))
         XCTAssertFalse(text.contains("serial"), text)
-        XCTAssertTrue(text.contains("riscv,isa = \"rv64imac_zicsr_zifencei_sstc\";"), text)
+        XCTAssertTrue(text.contains("riscv,isa = \"rv64imafdc_zicsr_zifencei_sstc\";"), text)
     }
 
     /// dtc, when installed (tools/setup.sh installs device-tree-compiler), decompiles the tree without complaint.

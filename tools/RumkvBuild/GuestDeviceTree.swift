@@ -5,8 +5,8 @@
 // as its DTB reference (docs/design/008-guest-device-trees.md says why the
 // tool, not the hypervisor, builds it). The tree describes only what Rumkv
 // really gives the guest: its vCPUs with an ISA string limited to what the
-// hypervisor offers (no F/D: FP state is not switched per guest yet; Sstc:
-// the guest owns vstimecmp), the timebase, its RAM, /chosen (stdout-path,
+// hypervisor offers (F/D: each vCPU has its own FP registers; Sstc: the
+// guest owns vstimecmp; no V or H), the timebase, its RAM, /chosen (stdout-path,
 // bootargs) and the emulated NS16550 (polled: no interrupt controller is
 // described, so no interrupts property). The same bytes go into the bundle
 // and come out of `rumkv dtb`.
@@ -16,9 +16,10 @@ import Foundation
 import RumABI
 
 public enum GuestDeviceTree {
-    /// The ISA riscv64 guests are offered: RV64IMAC with Zicsr/Zifencei and Sstc. F and D stay
-    /// out until the hypervisor switches FP state per guest (sstatus.FS is Off for every guest).
-    public static let riscvISA = "rv64imac_zicsr_zifencei_sstc"
+    /// The ISA riscv64 guests are offered: RV64GC (IMAFDC, Zicsr, Zifencei) and Sstc. F and D are
+    /// real: each vCPU has FP registers of its own (Hypervisor/riscv64/VCPU.swift, fpLoad/fpSave).
+    /// No V, no H: the hypervisor offers neither.
+    public static let riscvISA = "rv64imafdc_zicsr_zifencei_sstc"
     /// The `time` CSR's rate on QEMU virt (10 MHz), which guests read directly.
     public static let riscvTimebase: UInt32 = 10_000_000
     /// The UART input clock written into the tree (QEMU virt's value); the emulated

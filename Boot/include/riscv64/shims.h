@@ -15,6 +15,8 @@
 #define RV_CSR_WRITE(num, val) __asm__ volatile("csrw " #num ", %0" :: "r"((uint64_t)(val)) : "memory")
 
 static inline uint64_t rv_read_sstatus(void) { return RV_CSR_READ(0x100); }
+static inline void rv_set_sstatus(uint64_t bits) { __asm__ volatile("csrs 0x100, %0" :: "r"(bits) : "memory"); }
+static inline void rv_clear_sstatus(uint64_t bits) { __asm__ volatile("csrc 0x100, %0" :: "r"(bits) : "memory"); }
 static inline void rv_write_stvec(uint64_t v) { RV_CSR_WRITE(0x105, v); }
 static inline uint64_t rv_read_time(void) { return RV_CSR_READ(0xC01); }
 static inline void rv_clear_sie_bit(void) { __asm__ volatile("csrci 0x100, 2" ::: "memory"); }

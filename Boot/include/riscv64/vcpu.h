@@ -42,6 +42,10 @@ typedef struct rv_vcpu {
     uint64_t inject;        /* virtual interrupts raised from other harts (atomic OR / swap) */
     uint64_t index;         /* vCPU index in its guest (= virtual PLIC context) */
     uint64_t legacy_call;   /* the last call used a legacy SBI extension (result in a0 only) */
+    /* FP state (Boot/riscv64/fp.S, VCPU.swift): f0..f31 then fcsr, saved when the guest
+     * left sstatus.FS Dirty, restored when this hart's registers hold another vCPU's. */
+    uint64_t fpr[33];
+    uint64_t fp_cpu;        /* 1 + the hart whose f-registers hold this vCPU's values, 0 if none */
 } rv_vcpu_t;
 _Static_assert(__builtin_offsetof(rv_vcpu_t, pc) == VC_PC, "pc");
 _Static_assert(__builtin_offsetof(rv_vcpu_t, hstatus) == VC_HSTATUS, "hstatus");
@@ -53,5 +57,8 @@ _Static_assert(__builtin_offsetof(rv_vcpu_t, htinst) == VC_HTINST, "htinst");
 
 /* switch.S */
 void rumkv_vcpu_enter(rv_vcpu_t *vcpu);
+/* fp.S: f0..f31 and fcsr to / from 33 words; sstatus.FS must not be Off. */
+void rumkv_fp_save(uint64_t *regs);
+void rumkv_fp_restore(const uint64_t *regs);
 #endif
 #endif

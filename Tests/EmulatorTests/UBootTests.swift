@@ -5,8 +5,11 @@
 // "linux": RAM at 0x80000000, the image at 0x80200000, a generated device tree
 // in a1) and an emulated NS16550. The test reads its boot banner through
 // `console uboot`, types `version` and `bdinfo` at its `=>` prompt and checks
-// the answers against the config, detaches, restarts it and sees the prompt
-// again, while the Rumpk guests' heartbeats keep advancing. The U-Boot binary
+// the answers against the config, detaches, and takes it through everything a
+// Rumpk guest goes through: `restart`, its own `reset` (SBI SRST), a crash (a
+// read of unmapped guest-physical 0: the stage-2 fault is recorded and the
+// on-crash policy restarts it), `stop` and `start`, seeing the prompt again
+// each time, while the Rumpk guests' heartbeats keep advancing. The U-Boot binary
 // comes from the Debian package u-boot-qemu (tools/setup.sh installs it); if it
 // is missing the test fails, unless RUMKV_ALLOW_MISSING_UBOOT=1 says this
 // machine may skip it.
@@ -31,7 +34,7 @@ final class UBootTests: XCTestCase {
         try s.expect("=> ", timeout: timeout).replacingOccurrences(of: "\r", with: "")
     }
 
-    func testUBootReachesItsPromptAnswersVersionAndBdinfoAndRestarts() throws {
+    func testUBootReachesItsPromptAnswersVersionAndBdinfoAndSurvivesRestartResetCrashStop() throws {
         try requireUBoot()
         let (s, banner) = try ConsoleSession.bootGuests("u-boot")
         defer { s.terminate() }
@@ -85,10 +88,30 @@ final class UBootTests: XCTestCase {
         try s.expect("[rumkv: new instance]", timeout: 20)
         let again = try prompt(s, timeout: 60)
         XCTAssertTrue(again.contains("U-Boot 20"), again)
+        // Its own `reset` (SBI SRST, cold reboot) restarts it too.
+        s.send("reset\r")
+        try s.expect("resetting ...", timeout: 10)
+        try s.expect("[rumkv: new instance]", timeout: 20)
+        _ = try prompt(s, timeout: 60)
+        // A crash: reading guest-physical 0 (nothing is mapped there) is a stage-2 fault; the
+        // fault is recorded and restart = "on-crash" brings up a new instance.
+        s.send("md.b 0x0 1\r")
+        try s.expect("[rumkv: new instance]", timeout: 20)
+        _ = try prompt(s, timeout: 60)
         s.send("\u{1D}")
         try s.expect("rumkv> ", timeout: 10)
-        XCTAssertEqual(try s.row("uboot").restarts, 1)
+        let crashed = try s.command("info uboot")
+        XCTAssertTrue(crashed.contains("last fault: stage-2 fault (read)"), crashed)
+        XCTAssertTrue(crashed.contains(" gpa 0x0000000000\n") || crashed.hasSuffix(" gpa 0x0000000000"), "at guest-physical 0:\n\(crashed)")
+        XCTAssertEqual(try s.row("uboot").restarts, 3, "restart, reset and crash")
         XCTAssertEqual(try s.row("uboot").state, "running")
+        XCTAssertEqual(try s.command("stop uboot"), "uboot: stopped")
+        XCTAssertEqual(try s.row("uboot").state, "stopped")
+        XCTAssertEqual(try s.command("start uboot"), "uboot: started")
+        s.send("console uboot\r")
+        _ = try prompt(s, timeout: 60)
+        s.send("\u{1D}")
+        try s.expect("rumkv> ", timeout: 10)
         // The Rumpk guests ran on throughout.
         _ = try s.waitFor("alpha") { $0.state == "running" }
         XCTAssertGreaterThan(try s.lastHeartbeat("alpha"), beforeAlpha, "alpha keeps beating")

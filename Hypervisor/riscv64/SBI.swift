@@ -73,7 +73,8 @@ func rumkvGuestFastpath(_ v: UnsafeMutablePointer<rv_vcpu_t>) -> Int {
 /// A guest-page fault on the guest's UART window (htval was saved by the trap
 /// entry): the trapped load or store is decoded (HLVX, the guest's translation
 /// is still loaded) and answered under the lock (GuestUART.fastAccess).
-@inline(__always)
+/// Not inlined: the SBI path above must not pay for this one's registers.
+@inline(never)
 func uartFastPath(_ v: UnsafeMutablePointer<rv_vcpu_t>) -> Bool {
     guard let w = GuestUART<RISCV64>.window(of: v) else { return false }
     let gpa = v.pointee.htval << 2 | (v.pointee.stval & 3)

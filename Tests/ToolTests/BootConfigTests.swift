@@ -61,6 +61,13 @@ final class BootConfigTests: XCTestCase {
         }
     }
 
+    func testAnOwnedDeviceMayNotCoverTheGuestsUART() {
+        let device = "[[device]]\nname = \"uart\"\nmmio = 0x10000000\nguest = \"u\"\n"
+        let errors = configErrors(linux() + device)
+        XCTAssertEqual(errors, ["p.toml:12: device 'uart': field 'mmio': 0x10000000..0x10001000 covers guest 'u''s emulated ns16550 at 0x10000000"])
+        XCTAssertEqual(configErrors(linux("virtual_devices = []") + device), [], "without the emulated UART the window is free")
+    }
+
     func testBundleEntryCarriesTheLayoutAndTheTree() throws {
         let config = try parseConfig(linux("bootargs = \"console=ttyS0\"") + guest("r"))
         let image = Data(repeating: 0x13, count: 8192)

@@ -292,6 +292,13 @@ extension BundleWriter {
         let channelsStart = guestsEnd + devices.count * deviceSize
         let channels = (0..<Int(h.channel_count)).map { decodeChannel(b, at: channelsStart + $0 * channelSize) }
         try checkDevices(devices, guests: guests.count)
+        for (i, d) in devices.enumerated() where d.owner != RUM_DEVICE_UNOWNED {
+            let g = guests[Int(d.owner)]
+            guard g.vdevices & RUM_VDEV_NS16550 == 0 || d.mmio_base >= g.uart_gpa + RUM_VUART_SIZE
+                    || g.uart_gpa >= d.mmio_base + d.mmio_size else {
+                throw BundleError("device \(i) ('\(name(of: d))'): window covers its owner's emulated NS16550 at 0x\(hex(g.uart_gpa))")
+            }
+        }
         try checkChannels(channels, guests: guests.map { name(of: $0) })
         return BundleContents(header: h, guests: guests, devices: devices, channels: channels)
     }

@@ -32,6 +32,18 @@ extension ConfigDecoder {
         if let v = value(f, "virtual_devices", who, FieldValue.virtualDevices) { g.virtualDevices = v }
     }
 
+    /// A device a guest owns is mapped at its own address in that guest: it may not sit on the
+    /// guest's emulated UART.
+    mutating func checkVirtualDeviceOverlap(_ guests: [GuestConfig], _ devices: [DeviceConfig]) {
+        for d in devices {
+            guard let owner = guests.first(where: { $0.name == d.guest }) else { continue }
+            for v in owner.devices where d.mmio < v.base + v.size && v.base < d.mmio + d.size {
+                report(d.line(of: "mmio"), "device '\(d.name)'", "mmio",
+                       "\(FieldValue.hex(d.mmio))..\(FieldValue.hex(d.mmio + d.size)) covers guest '\(owner.name)''s emulated \(v.rawValue) at \(FieldValue.hex(v.base))")
+            }
+        }
+    }
+
     /// Rules that depend on the partition's architecture.
     mutating func checkBoot(_ g: GuestConfig, arch: Arch) {
         let who = "guest '\(g.name)'"

@@ -91,6 +91,7 @@ struct ConfigDecoder {
         if let arch = head.arch { for g in guests { checkBoot(g, arch: arch) } }
         let (devices, channels) = decodeDevicesAndChannels(deviceTables, channelTables, guestTables: guestTables,
                                                            arch: head.arch)
+        checkVirtualDeviceOverlap(guests, devices)
         guard found.isEmpty, let name = head.name, let arch = head.arch else { return nil }
         return PartitionConfig(fileName: fileName, name: name, arch: arch, harts: head.harts,
                                memoryLimit: head.memoryLimit?.bytes, guests: guests,

@@ -114,8 +114,6 @@ rumkv_guest_trap:
     sd      t0, VC_SCAUSE(t6)
     csrr    t0, stval
     sd      t0, VC_STVAL(t6)
-    csrr    t0, 0x643               /* htval: the fast path needs it (UART accesses) */
-    sd      t0, VC_HTVAL(t6)
     mv      a0, t6
     ld      sp, VC_HOST_SP(a0)
     ld      gp, VC_HOST+1*8(a0)
@@ -128,6 +126,8 @@ rumkv_guest_trap:
     addi    sp, sp, 16
     bnez    t0, rumkv_vcpu_resume
     /* Back to the hypervisor: return from rumkv_vcpu_enter. */
+    csrr    t0, 0x643               /* htval */
+    sd      t0, VC_HTVAL(a0)
     csrr    t0, 0x64A               /* htinst */
     sd      t0, VC_HTINST(a0)
     csrr    t0, 0x600               /* hstatus */

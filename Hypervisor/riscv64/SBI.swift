@@ -70,14 +70,14 @@ func rumkvGuestFastpath(_ v: UnsafeMutablePointer<rv_vcpu_t>) -> Int {
     }
 }
 
-/// A guest-page fault on the guest's UART window (htval was saved by the trap
-/// entry): the trapped load or store is decoded (HLVX, the guest's translation
+/// A guest-page fault on the guest's UART window (htval still holds the
+/// faulting guest-physical address >> 2: no trap came since): the trapped load or store is decoded (HLVX, the guest's translation
 /// is still loaded) and answered under the lock (GuestUART.fastAccess).
 /// Not inlined: the SBI path above must not pay for this one's registers.
 @inline(never)
 func uartFastPath(_ v: UnsafeMutablePointer<rv_vcpu_t>) -> Bool {
     guard let w = GuestUART<RISCV64>.window(of: v) else { return false }
-    let gpa = v.pointee.htval << 2 | (v.pointee.stval & 3)
+    let gpa = rv_read_htval() << 2 | (v.pointee.stval & 3)
     guard gpa >= w.base, gpa - w.base < RUM_VUART_SIZE,
           let a = GuestInstruction.loadStore(v, at: GuestPhysicalAddress(gpa)),
           let value = GuestUART<RISCV64>.fastAccess(slot: w.slot, a) else { return false }

@@ -25,6 +25,7 @@ static inline void rv_clear_sie_bit(void) { __asm__ volatile("csrci 0x100, 2" ::
 static inline uint64_t rv_read_hstatus(void) { return RV_CSR_READ(0x600); }
 static inline uint64_t rv_read_hgatp(void) { return RV_CSR_READ(0x680); }
 static inline void rv_write_hgatp(uint64_t v) { RV_CSR_WRITE(0x680, v); }
+static inline uint64_t rv_read_htval(void) { return RV_CSR_READ(0x643); }
 
 static inline void rv_wfi(void) { __asm__ volatile("wfi"); }
 static inline void rv_pause(void) { __asm__ volatile(".insn i 0x0F, 0, x0, x0, 0x010"); }

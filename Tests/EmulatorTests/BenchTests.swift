@@ -38,6 +38,19 @@ final class BenchTests: XCTestCase {
         }
     }
 
+    /// The emulated NS16550 (riscv64): a status poll and a character cost one trap round trip
+    /// on the fast path each, far below a trip through the scheduler loop.
+    func testUARTBenchmark() throws {
+        try requireEmulator(.riscv64)
+        let r = try Bench.runUART(try Builder(root: TestImages.root), .riscv64, try TestImages.images(.riscv64))
+        print(r.report)
+        XCTAssertTrue(r.lineSeen, "the characters written through THR reached the console")
+        XCTAssertGreaterThan(r.pollInstructions, 50, "the poll trapped into the hypervisor")
+        XCTAssertLessThanOrEqual(r.pollInstructions, 1_000, "LSR poll on the trap fast path (regression bound)")
+        XCTAssertGreaterThan(r.putcInstructions, 50)
+        XCTAssertLessThanOrEqual(r.putcInstructions, 1_500, "THR write on the trap fast path (regression bound)")
+    }
+
     /// The device and channel phases: every number was measured, the demo kept order,
     /// and delivery stays within a bound that catches a regression to polling or timeouts.
     func testDeviceAndChannelBenchmarks() throws { try deviceAndChannel(.riscv64) }

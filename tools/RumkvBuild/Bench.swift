@@ -73,6 +73,19 @@ public struct IOBenchResult: Sendable {
     }
 }
 
+/// The emulated UART's cost per access (Guest/Payloads/uartbench).
+public struct UARTBenchResult: Sendable {
+    public var pollInstructions: UInt64 = 0
+    public var putcInstructions: UInt64 = 0
+    /// The characters written through THR reached the guest's console.
+    public var lineSeen = false
+
+    public var report: String {
+        "NS16550 status poll (LSR read, fast path): \(pollInstructions) instructions\n"
+            + "NS16550 character (THR write, fast path):  \(putcInstructions) instructions"
+    }
+}
+
 public enum Bench {
     /// Runs the benchmark for `arch` with already built test-or-release images.
     public static func run(_ builder: Builder, _ arch: Arch, _ images: Images) throws -> BenchResult {
@@ -173,6 +186,27 @@ public enum Bench {
         r.packetsPerSecondDoorbell = value(ping, "channel_packets_per_second_doorbell")
         r.doorbellsPer4096Doorbell = value(ping, "channel_doorbells_per_4096_packets_doorbell")
         r.doorbellsPer4096Polling = value(ping, "channel_doorbells_per_4096_packets_polling")
+        s.send("shutdown\r")
+        return r
+    }
+
+    /// The emulated NS16550's cost seen from inside a guest (riscv64): one LSR poll and one THR
+    /// write, medians in instructions, round trip through the hypervisor's trap fast path.
+    public static func runUART(_ builder: Builder, _ arch: Arch, _ images: Images) throws -> UARTBenchResult {
+        guard arch == .riscv64 else { throw BuildError("the emulated NS16550 exists on riscv64 only so far") }
+        var o = EmulatorOptions()
+        o.smp = 2
+        o.icount = true
+        o.bundle = try builder.bundle(config: builder.root.appendingPathComponent("configs/bench/riscv64-uart.toml"),
+                                      images: images, arch: arch)
+        let s = try ConsoleSession.boot(arch, images, options: o)
+        defer { s.terminate() }
+        try s.expect("rumkv> ", timeout: 120)
+        let text = try backlog(s, "uart", until: "BENCH uart_done", timeout: 120)
+        var r = UARTBenchResult()
+        r.pollInstructions = value(text, "uart_poll_instructions")
+        r.putcInstructions = value(text, "uart_putc_instructions")
+        r.lineSeen = text.contains("uartbench: 64 characters through THR")
         s.send("shutdown\r")
         return r
     }

@@ -6,7 +6,7 @@ import RumkvBuild
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench",
-        abstract: "Measure hypercall, timer, restart, device interrupt and channel costs under QEMU -icount (deterministic).")
+        abstract: "Measure hypercall, timer, restart, device interrupt, channel and emulated UART costs under QEMU -icount (deterministic).")
 
     @Option(help: "Architecture: riscv64 or aarch64.")
     var arch: String = "riscv64"
@@ -18,5 +18,6 @@ struct BenchCommand: ParsableCommand {
         print("rumkv bench (\(a.rawValue), QEMU -icount shift=0)")
         print(try Bench.run(builder, a, images).report)
         print(try Bench.runIO(builder, a, images).report)
+        if a == .riscv64 { print(try Bench.runUART(builder, a, images).report) }
     }
 }

@@ -44,14 +44,14 @@ public enum GuestUART<A: GuestHosting> {
     /// UART window of the guest of `slot` (the exit path then decides). Takes the lock.
     public static func fastAccess(slot: Int, _ a: MMIOAccess) -> UInt64? {
         let m = M.shared
-        BigLock.acquire()
+        BigLock<A>.acquire()
         let g = m.pointee.vcpus[slot].guest
         let v = access(g, a)
         if v != nil {
             m.pointee.count(.mmio, guest: g, cpu: A.currentCPU())
             m.pointee.uarts[g].fastAccesses &+= 1
         }
-        BigLock.release()
+        BigLock<A>.release()
         return v
     }
 }

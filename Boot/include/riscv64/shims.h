@@ -83,6 +83,7 @@ static inline void rv_write_vsatp(uint64_t v) { RV_CSR_WRITE(0x280, v); }
 static inline uint64_t rv_read_vstimecmp(void) { return RV_CSR_READ(0x24D); }
 static inline void rv_write_vstimecmp(uint64_t v) { RV_CSR_WRITE(0x24D, v); }
 static inline void rv_write_stimecmp(uint64_t v) { RV_CSR_WRITE(0x14D, v); }
+static inline uint64_t rv_read_stimecmp(void) { return RV_CSR_READ(0x14D); }
 static inline void rv_write_sie(uint64_t v) { RV_CSR_WRITE(0x104, v); }
 static inline uint64_t rv_read_sip(void) { return RV_CSR_READ(0x144); }
 static inline void rv_clear_sip_ssip(void) { __asm__ volatile("csrci 0x144, 2" ::: "memory"); }

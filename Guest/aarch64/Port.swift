@@ -223,6 +223,12 @@ extension GuestAArch64: HostilePort {
         case 21: return Attack("psci-unknown-function", .call(ext: 0, fid: 0x8400_00FF, a0: 0, a1: 0, a2: 0, expect: notSupported))
         case 22: return Attack("smccc-arch-features", .call(ext: 0, fid: 0x8000_0001, a0: 0, a1: 0, a2: 0, expect: notSupported))
         case 23: return Attack("psci-high-bits", .call(ext: 1, fid: 0x8400_0000, a0: 0, a1: 0, a2: 0, expect: notSupported))
+        // The calls Rumkv answers in its EL2 vector (Boot/include/aarch64/fastcalls.h):
+        // the fast path must give the decoder's answers, with hostile arguments too.
+        case 24: return Attack("psci-version", .call(ext: 0, fid: 0x8400_0000, a0: ~0, a1: ~0, a2: ~0, expect: 0x1_0001))
+        case 25: return Attack("smccc-version", .call(ext: 0, fid: 0x8000_0000, a0: ~0, a1: 0, a2: 0, expect: 0x1_0001))
+        case 26: return Attack("psci-migrate-info-type", .call(ext: 0, fid: 0x8400_0006, a0: 0, a1: 0, a2: 0, expect: 2))
+        case 27: return Attack("hc-version", .hypercall(fid: RUM_HC_VERSION, a0: ~0, a1: ~0, expect: Int64(RUM_HC_OK)))
         default: return nil
         }
     }

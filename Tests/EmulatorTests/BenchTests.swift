@@ -3,8 +3,8 @@
 // Under QEMU -icount shift=0 instruction counts and guest time do not depend
 // on the host's speed, so these are regression guards, not timing tests.
 // The same checks run on riscv64 and aarch64; where aarch64 misses a target
-// of the issue (null call <= 150 instructions, image <= 128 KiB) its bound is
-// the measured number plus a margin, and the README says so.
+// of the issue (image <= 128 KiB) its bound is the measured number plus a
+// margin, and the README says so.
 
 import Foundation
 import XCTest
@@ -19,13 +19,16 @@ final class BenchTests: XCTestCase {
         let builder = try Builder(root: TestImages.root)
         let r = try Bench.run(builder, arch, try TestImages.images(arch))
         print(r.report)
-        XCTAssertGreaterThan(r.nullCallInstructions, 20, "the call really went through the hypervisor")
+        // aarch64 answers the null HVC in its EL2 vector (about 16 instructions there);
+        // riscv64's SBI fast path saves and restores all registers (about 100).
+        XCTAssertGreaterThan(r.nullCallInstructions, arch == .aarch64 ? 10 : 20, "the call really went through the hypervisor")
         XCTAssertGreaterThan(r.timerSetInstructions, 0)
         XCTAssertLessThanOrEqual(r.imageLoadBytes, 128 * 1024 + (arch == .aarch64 ? 32 * 1024 : 0), "hypervisor image target")
         switch arch {
         case .aarch64:
-            // Measured 366 (PMU cycle counter, one per instruction under -icount): target 150 missed.
-            XCTAssertLessThanOrEqual(r.nullCallInstructions, 400, "null HVC round trip (regression bound)")
+            // Measured 17 (PMU cycle counter, one per instruction under -icount) with the
+            // vector's fast path (Boot/include/aarch64/fastcalls.h); 366 through the full exit.
+            XCTAssertLessThanOrEqual(r.nullCallInstructions, 20, "null HVC round trip (answered in the EL2 vector)")
             XCTAssertLessThanOrEqual(r.timerSetInstructions, 20, "the guest owns its virtual timer: no exit")
             XCTAssertEqual(r.timebaseHz, 62_500_000)
             // The restart phase is not run on aarch64 (configs/bench/aarch64.toml): 0 means not measured.

@@ -36,6 +36,12 @@ enum GuestScenarios {
         XCTAssertEqual(list.map(\.state), ["running", "running", "running"])
         XCTAssertEqual(list.map(\.cpus), [cpus, cpus, cpus])
         XCTAssertEqual(list.map(\.memory), ["4 MiB", "4 MiB", "4 MiB"])
+        // Uptime is the time since that guest started, read without -icount: seconds
+        // right after boot (not the machine's counter since power-on), gamma's the least.
+        let uptimes = list.map { Int($0.uptime.dropLast()) ?? -1 }
+        XCTAssertEqual(list.map { $0.uptime.last }, ["s", "s", "s"])
+        XCTAssertTrue(uptimes.allSatisfy { (0...120).contains($0) }, "uptimes just after boot: \(uptimes)")
+        XCTAssertLessThanOrEqual(uptimes[2], uptimes[0], "gamma started after alpha: \(uptimes)")
 
         let first = try ["alpha", "beta", "gamma"].map { try s.lastHeartbeat($0) }
         let ready = try s.backlog("alpha")
@@ -96,6 +102,9 @@ enum GuestScenarios {
         XCTAssertTrue(log.contains("[rumkv: new instance]"), "the backlog marks new instances:\n\(log)")
         XCTAssertTrue(log.contains("rumpk[beta]: ready (\(arch.rawValue), abi \(abi), restarts \((restarts + 1) / 2))"), log)
         XCTAssertEqual(try s.row("alpha").restarts, 0, "the others were not touched")
+        let after = try ["alpha", "beta"].map { Int(try s.row($0).uptime.dropLast()) ?? -1 }
+        XCTAssertGreaterThanOrEqual(after[0], uptimes[0], "alpha's uptime went on")
+        XCTAssertLessThanOrEqual(after[1], after[0], "beta's uptime counts from its restart: \(after)")
         try ConsoleBehaviour.checkShutdown(s)
     }
 

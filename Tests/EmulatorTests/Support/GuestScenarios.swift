@@ -17,9 +17,13 @@ enum GuestScenarios {
     /// stop/start, then `restarts` restarts leave the free memory unchanged.
     /// `exits`: the exit counters that must be non-zero in beta's `info` on this
     /// architecture (how an idle guest shows: wfi traps, or slice ticks where it polls).
-    static func runAndManage(_ arch: Arch, smp: Int = 2, cpus: String = "0,1", restarts: Int, exits nonZero: [String]) throws {
-        let (s, banner) = try ConsoleSession.bootGuests("verbose-three", arch: arch, smp: smp)
+    /// `cpu`: a QEMU CPU model other than the default; `bannerLines`: what the banner must also say.
+    static func runAndManage(_ arch: Arch, smp: Int = 2, cpus: String = "0,1", cpu: String? = nil, bannerLines: [String] = [],
+                             restarts: Int, exits nonZero: [String]) throws {
+        let (s, banner) = try ConsoleSession.bootGuests("verbose-three", arch: arch, smp: smp, cpu: cpu,
+                                                        harts: smp == 2 ? nil : smp)
         defer { s.terminate() }
+        for line in bannerLines { XCTAssertTrue(banner.contains(line), "missing '\(line)' in:\n\(banner)") }
         XCTAssertTrue(banner.contains("Rumkv 0.1.0 (\(arch.rawValue))"), banner)
         XCTAssertTrue(banner.contains("guests: 3 in the boot bundle"), banner)
         XCTAssertTrue(banner.contains("alpha: started") && banner.contains("beta: started"), banner)

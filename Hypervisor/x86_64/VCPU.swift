@@ -26,7 +26,7 @@ extension X86_64: GuestHosting {
     public typealias VMState = X86VM
     public typealias PortTrap = X86Trap
 
-    public static func currentCPU() -> Int { 0 }
+    public static func currentCPU() -> Int { Smp.currentIndex() }
 
     /// Bochs' TSC counts instructions, so it is the instruction count there.
     public static func instructionsRetired() -> UInt64 { x86_rdtsc() }
@@ -273,8 +273,10 @@ extension X86_64: GuestHosting {
         while x86_rdtsc() < until { x86_pause() }
     }
 
-    /// Secondary CPUs are not started yet on x86_64 (no INIT/SIPI trampoline).
-    public static func startSecondary(_ index: Int, hardwareID: UInt64, stack: HostPhysicalAddress) -> Bool { false }
+    /// INIT-SIPI-SIPI through the local APIC (Smp.swift); true once the AP is in VMX root.
+    public static func startSecondary(_ index: Int, hardwareID: UInt64, stack: HostPhysicalAddress) -> Bool {
+        Smp.start(index, apicID: UInt32(truncatingIfNeeded: hardwareID), stack: stack.value)
+    }
 
     public static func cpuReady(_ cpu: Int) {}
 

@@ -143,4 +143,16 @@ extern char __image_start[], __image_end[], x86_vmxon_region[];
 static inline uint64_t x86_image_start(void) { return (uint64_t)__image_start; }
 static inline uint64_t x86_image_end(void) { return (uint64_t)__image_end; }
 static inline uint64_t x86_vmxon_region_address(void) { return (uint64_t)x86_vmxon_region; }
+/* Secondary-CPU start (entry.S): the real-mode trampoline's bytes, and the
+ * two words the BSP hands to the AP it starts. */
+extern char x86_ap_trampoline[], x86_ap_trampoline_end[];
+extern uint64_t x86_ap_stack_top, x86_ap_index;
+static inline uint64_t x86_ap_trampoline_address(void) { return (uint64_t)x86_ap_trampoline; }
+static inline uint64_t x86_ap_trampoline_size(void) { return (uint64_t)(x86_ap_trampoline_end - x86_ap_trampoline); }
+static inline void x86_set_ap_start(uint64_t stack, uint64_t index) {
+    x86_ap_stack_top = stack; x86_ap_index = index; __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+/* A word another CPU writes (the AP's start status). */
+static inline uint64_t x86_atomic_load64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+static inline void x86_atomic_store64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
 #endif

@@ -3,8 +3,7 @@
 // The same partition configs as RISCV64GuestTests (retargeted by
 // TestConfigs.url(_:arch:)) and the same scenario code (GuestScenarios);
 // Bochs is slow, so each scenario shares one boot across its checks. What
-// differs on x86_64: one CPU runs guests (secondary CPUs are not started
-// yet), an unknown VMCALL answers RUM_HC_ERR_UNSUPPORTED (-2), the guest's
+// differs on x86_64: an unknown VMCALL answers RUM_HC_ERR_UNSUPPORTED (-2), the guest's
 // IDT reports the illegal instruction as #UD (vector 6), and the unassigned
 // MMIO it touches is the I/O APIC.
 
@@ -14,9 +13,11 @@ import RumkvBuild
 
 final class X86_64GuestTests: XCTestCase {
     /// Heartbeats, info/stats, every lifecycle command and its errors, and 20
-    /// restarts that leave the free memory where it was.
+    /// restarts that leave the free memory where it was; both CPUs ran guests
+    /// (the AP was started by INIT-SIPI-SIPI) and the boot reports no CPU that
+    /// did not start.
     func testGuestsRunHeartbeatsLifecycleAndRestarts() throws {
-        try GuestScenarios.runAndManage(.x86_64, restarts: 20, exits: ["console", "tick"])
+        try GuestScenarios.runAndManage(.x86_64, restarts: 20, exits: ["console", "tick"], busyCPUs: [0, 1])
     }
 
     /// Every attack of the riscv64 hostile scenario in VMX non-root: contained.

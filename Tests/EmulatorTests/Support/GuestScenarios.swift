@@ -17,13 +17,16 @@ enum GuestScenarios {
     /// stop/start, then `restarts` restarts leave the free memory unchanged.
     /// `exits`: the exit counters that must be non-zero in beta's `info` on this
     /// architecture (how an idle guest shows: wfi traps, or slice ticks where it polls).
-    static func runAndManage(_ arch: Arch, smp: Int = 2, cpus: String = "0,1", restarts: Int, exits nonZero: [String]) throws {
+    /// `busyCPUs`: CPUs whose `stats` row must count guest exits (each ran guests).
+    static func runAndManage(_ arch: Arch, smp: Int = 2, cpus: String = "0,1", restarts: Int, exits nonZero: [String],
+                             busyCPUs: [Int] = []) throws {
         let (s, banner) = try ConsoleSession.bootGuests("verbose-three", arch: arch, smp: smp)
         defer { s.terminate() }
         XCTAssertTrue(banner.contains("Rumkv 0.1.0 (\(arch.rawValue))"), banner)
         XCTAssertTrue(banner.contains("guests: 3 in the boot bundle"), banner)
         XCTAssertTrue(banner.contains("alpha: started") && banner.contains("beta: started"), banner)
         XCTAssertFalse(banner.contains("gamma: started"), "gamma has autostart = false")
+        if !busyCPUs.isEmpty { XCTAssertFalse(banner.contains("did not start"), banner) }
         XCTAssertEqual(try s.row("gamma").state, "stopped")
         XCTAssertEqual(try s.command("start gamma"), "gamma: started")
 
@@ -52,6 +55,10 @@ enum GuestScenarios {
         let stats = try s.command("stats")
         XCTAssertTrue(stats.contains("cpu 0"), stats)
         XCTAssertNotNil(ConsoleParser.stats(stats).counts("beta"), "stats has a row per guest:\n\(stats)")
+        for c in busyCPUs {
+            let row = ConsoleParser.stats(stats).counts("cpu \(c)") ?? []
+            XCTAssertGreaterThan(row.reduce(0, +), 0, "cpu \(c) ran guests:\n\(stats)")
+        }
 
         // Errors.
         XCTAssertEqual(try s.command("start alpha"), "error: guest 'alpha' is already running")

@@ -4,8 +4,13 @@
 // with rax = hypercall number, rdi/rsi/rdx = arguments and the result in rax:
 // a negative RUM_HC_ERR_* or a value (rumabi.h). The guest runs
 // identity-mapped, so a buffer's address is its guest-physical address. Time
-// is the TSC. Rumkv does not run x86 guests yet: `sleep` polls the TSC with
-// `pause` until a guest timer exists, and a fault prints its vector, error
+// is the TSC. The guest timer is RUM_HC_SET_TIMER (one-shot, a TSC deadline);
+// Rumkv injects it as vector 0x20, a doorbell as 0x21 and an IPI as 0x22
+// through the IDT (entry.S stubs, `rumpk_interrupt`, which only posts
+// events). Idling is `sti; hlt` with the timer armed (Rumkv resumes the vCPU
+// when its timer is due or an interrupt pends and injects it, so the handler
+// runs right after hlt), then cli again; outside idle IF stays 0 unless the
+// kernel turned doorbell interrupts on. A fault prints its vector, error
 // code, RIP and CR2 and exits with a crash code.
 
 import ArchShims
@@ -29,12 +34,18 @@ public enum GuestX86_64: GuestPort {
 
     public static func counter() -> UInt64 { x86_rdtsc() }
 
+    /// Waits for the deadline whatever happens meanwhile (events only shorten each idle).
     public static func sleep(until deadline: UInt64) {
-        while x86_rdtsc() < deadline { x86_pause() }
+        while x86_rdtsc() < deadline { idle(until: deadline) }
     }
 
-    /// No timer device is given to x86 guests yet; `sleep` polls the TSC.
-    public static func setTimer(_ deadline: UInt64) {}
+    /// RUM_HC_SET_TIMER(deadline): one-shot, UInt64.max disarms.
+    public static func setTimer(_ deadline: UInt64) {
+        _ = x86_vmcall(UInt64(Hypercall.setTimer), deadline, 0, 0)
+    }
+
+    /// Whether the kernel turned interrupts on (then IF = 1 outside `idle`).
+    nonisolated(unsafe) static var interruptsOn = false
 
     /// 64-bit interrupt gates (SDM Vol. 3A 6.14.1) for the 32 exception
     /// vectors, on the code segment the guest was entered with.
@@ -49,12 +60,19 @@ public enum GuestX86_64: GuestPort {
             idt[2 * v] = low | cs << 16 | presentInterruptGate << 40 | high << 48
             idt[2 * v + 1] = stub >> 32
         }
-        x86_lidt(UInt64(UInt(bitPattern: idt)), 32 * 16 - 1)
+        for i in 0..<3 {
+            let stub = rumpk_interrupt_stub(UInt32(i))
+            let v = 32 + i
+            idt[2 * v] = stub & 0xFFFF | cs << 16 | UInt64(0x8E) << 40 | (stub >> 16 & 0xFFFF) << 48
+            idt[2 * v + 1] = stub >> 32
+        }
+        x86_lidt(UInt64(UInt(bitPattern: idt)), 35 * 16 - 1)
     }
 }
 
-/// Devices and channels: Rumkv runs no x86 guests yet and gives them no
-/// interrupts, so the kernel polls: `idle` is a plain sleep, no event is posted.
+/// Devices and channels: doorbells arrive as vector 0x21 (posting
+/// Event.doorbell); no device is passed through to x86 guests yet, so there
+/// is no interrupt controller driver.
 extension GuestX86_64 {
     public static func read32(_ address: UInt64) -> UInt32 {
         VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(address)).load()
@@ -67,15 +85,30 @@ extension GuestX86_64 {
     public static func doorbell(_ n: UInt64) -> Int64 {
         Int64(bitPattern: x86_vmcall(UInt64(Hypercall.doorbell), n, 0, 0))
     }
-    public static func enableInterrupts(devices: Bool, doorbells: Bool) -> Bool { false }
+    /// Doorbells only (no x86 device is passed through yet): IF = 1 from now on.
+    public static func enableInterrupts(devices: Bool, doorbells: Bool) -> Bool {
+        guard doorbells else { return false }
+        interruptsOn = true
+        x86_sti()
+        return true
+    }
     /// No interrupt controller driver yet on this port: devices are polled.
     public static func interruptControllerStart(_ chip: IRQChip) -> Bool { false }
     public static func interruptSource(_ irq: UInt32, enabled: Bool) {}
     public static func interruptClaim() -> UInt32 { 0 }
     public static func interruptComplete(_ irq: UInt32) {}
-    public static func postEvents(_ bits: UInt64) {}
-    public static func takeEvents() -> UInt64 { 0 }
-    public static func idle(until deadline: UInt64) { sleep(until: deadline) }
+    public static func postEvents(_ bits: UInt64) { rumpk_post_events(bits) }
+    public static func takeEvents() -> UInt64 { rumpk_take_events() }
+
+    public static func idle(until deadline: UInt64) {
+        x86_cli()                                         // no handler between the check and hlt
+        while x86_rdtsc() < deadline && rumpk_peek_events() == 0 {
+            if deadline != UInt64.max { setTimer(deadline) }
+            x86_sti_hlt()                                 // the injected vector's handler runs after hlt
+            x86_cli()
+        }
+        if interruptsOn { x86_sti() }
+    }
 }
 
 extension GuestX86_64: HostilePort {
@@ -110,6 +143,16 @@ extension GuestX86_64: HostilePort {
 @_cdecl("rumpk_main")
 func rumpkMain(_ cpuID: UInt64, _ sysTable: UInt64) -> Never {
     Rumpk<GuestX86_64>.main(sysTable: sysTable)
+}
+
+/// Vectors 0x20-0x22 (rumabi.h RUM_X86_VECTOR_*), from the interrupt stubs.
+@_cdecl("rumpk_interrupt")
+func rumpkInterrupt(_ vector: UInt64) {
+    switch UInt32(truncatingIfNeeded: vector) {
+    case RUM_X86_VECTOR_TIMER: GuestX86_64.postEvents(Event.timer)
+    case RUM_X86_VECTOR_DOORBELL: GuestX86_64.postEvents(Event.doorbell)
+    default: break                                        // an IPI only wakes the vCPU
+    }
 }
 
 /// Called by the exception stubs: the kernel has no use for traps yet, so

@@ -171,6 +171,11 @@ final class PassthroughTests: XCTestCase {
     /// 2 x 1000 round trips within the timeouts need the doorbells).
     func testAArch64PingPongInOrderAndAcrossAPeerRestart() throws { try pingPong(.aarch64) }
 
+    /// The same on x86_64 under Bochs: doorbells are vector 0x21, injected by
+    /// VMX event injection (an interrupt window when the guest has IF = 0)
+    /// and taken through Rumpk's IDT.
+    func testX86_64PingPongInOrderAndAcrossAPeerRestart() throws { try pingPong(.x86_64) }
+
     func pingPong(_ arch: Arch) throws {
         let (s, _) = try ConsoleSession.bootGuests("channels-pingpong", arch: arch)
         defer { s.terminate() }

@@ -79,6 +79,10 @@ static inline uint64_t x86_rdtsc(void) {
 }
 static inline void x86_hlt(void) { __asm__ volatile("hlt" ::: "memory"); }
 static inline void x86_cli(void) { __asm__ volatile("cli" ::: "memory"); }
+static inline void x86_sti(void) { __asm__ volatile("sti" ::: "memory"); }
+/* STI's one-instruction shadow makes the pair atomic: an interrupt pending
+ * before it is taken only once HLT waits (SDM Vol. 3A 6.8.3). */
+static inline void x86_sti_hlt(void) { __asm__ volatile("sti; hlt" ::: "memory"); }
 static inline void x86_pause(void) { __asm__ volatile("pause"); }
 static inline void x86_int3(void) { __asm__ volatile("int3" ::: "memory"); }
 static inline void x86_ud2(void) { __asm__ volatile("ud2" ::: "memory"); }
@@ -127,6 +131,7 @@ static inline void x86_outb_port(uint16_t port, uint8_t v) { __asm__ volatile("o
 /* Atomics on a vCPU's pending-interrupt word (any CPU may raise). */
 static inline void x86_atomic_or64(uint64_t *p, uint64_t v) { __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST); }
 static inline uint64_t x86_atomic_swap64(uint64_t *p, uint64_t v) { return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST); }
+static inline void x86_atomic_and64(uint64_t *p, uint64_t v) { __atomic_fetch_and(p, v, __ATOMIC_SEQ_CST); }
 
 /* 32-bit device register access. */
 static inline uint32_t x86_mmio_read32(uint64_t addr) { return *(volatile uint32_t *)addr; }

@@ -107,7 +107,26 @@ extension GuestX86_64 {
             x86_sti_hlt()                                 // the injected vector's handler runs after hlt
             x86_cli()
         }
+        reportFirstInterrupts()
         if interruptsOn { x86_sti() }
+    }
+
+    /// Vectors taken by the handler (timer, doorbell, IPI), and which `idle` has reported.
+    nonisolated(unsafe) static var taken: InlineArray<3, UInt64> = .init(repeating: 0)
+    nonisolated(unsafe) static var reported: UInt8 = 0
+
+    /// One line per vector the first time it was taken, printed outside the
+    /// handler: "rumpk[<guest>]: x86: first doorbell interrupt taken (vector 0x21)".
+    static func reportFirstInterrupts() {
+        for i in 0..<3 where taken[i] > 0 && reported & (1 << UInt8(i)) == 0 {
+            reported |= 1 << UInt8(i)
+            Console<GuestX86_64>.begin()
+            Console<GuestX86_64>.say("x86: first ")
+            Console<GuestX86_64>.say(i == 0 ? "timer" : i == 1 ? "doorbell" : "IPI")
+            Console<GuestX86_64>.say(" interrupt taken (vector 0x2")
+            Console<GuestX86_64>.dec(UInt64(i))
+            Console<GuestX86_64>.say(")\n")
+        }
     }
 }
 
@@ -149,9 +168,14 @@ func rumpkMain(_ cpuID: UInt64, _ sysTable: UInt64) -> Never {
 @_cdecl("rumpk_interrupt")
 func rumpkInterrupt(_ vector: UInt64) {
     switch UInt32(truncatingIfNeeded: vector) {
-    case RUM_X86_VECTOR_TIMER: GuestX86_64.postEvents(Event.timer)
-    case RUM_X86_VECTOR_DOORBELL: GuestX86_64.postEvents(Event.doorbell)
-    default: break                                        // an IPI only wakes the vCPU
+    case RUM_X86_VECTOR_TIMER:
+        GuestX86_64.taken[0] &+= 1
+        GuestX86_64.postEvents(Event.timer)
+    case RUM_X86_VECTOR_DOORBELL:
+        GuestX86_64.taken[1] &+= 1
+        GuestX86_64.postEvents(Event.doorbell)
+    default:                                              // an IPI only wakes the vCPU
+        GuestX86_64.taken[2] &+= 1
     }
 }
 

@@ -17,9 +17,10 @@ enum GuestScenarios {
     /// stop/start, then `restarts` restarts leave the free memory unchanged.
     /// `exits`: the exit counters that must be non-zero in beta's `info` on this
     /// architecture (how an idle guest shows: wfi traps, or slice ticks where it polls).
-    /// `busyCPUs`: CPUs whose `stats` row must count guest exits (each ran guests).
+    /// `busyCPUs`: CPUs whose `stats` row must count guest exits (each ran guests);
+    /// `alphaLines`: lines alpha's backlog must show once its heartbeats advanced.
     static func runAndManage(_ arch: Arch, smp: Int = 2, cpus: String = "0,1", restarts: Int, exits nonZero: [String],
-                             busyCPUs: [Int] = []) throws {
+                             busyCPUs: [Int] = [], alphaLines: [String] = []) throws {
         let (s, banner) = try ConsoleSession.bootGuests("verbose-three", arch: arch, smp: smp)
         defer { s.terminate() }
         XCTAssertTrue(banner.contains("Rumkv 0.1.0 (\(arch.rawValue))"), banner)
@@ -42,6 +43,10 @@ enum GuestScenarios {
         sleep(2)
         let second = try ["alpha", "beta", "gamma"].map { try s.lastHeartbeat($0) }
         for (a, b) in zip(first, second) { XCTAssertGreaterThan(b, a, "heartbeats advance: \(first) -> \(second)") }
+        if !alphaLines.isEmpty {
+            let alpha = try s.backlog("alpha")
+            for line in alphaLines { XCTAssertTrue(alpha.contains(line), "\(line):\n\(alpha)") }
+        }
 
         let info = try s.command("info beta")
         XCTAssertTrue(info.contains("guest 1 'beta': running"), info)

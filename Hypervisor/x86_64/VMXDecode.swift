@@ -204,6 +204,10 @@ public enum X86Hypercall {
         case RUM_HC_DOORBELL: return .doorbell(rdi)
         case RUM_HC_EXIT: return .systemReset(rdi == 0 ? .shutdown : .crash)
         case RUM_HC_SET_TIMER: return .setTimer(rdi)
+        case RUM_HC_VCPU_START: return .vcpuStart(vcpu: rdi, entry: GuestPhysicalAddress(rsi), arg: rdx)
+        case RUM_HC_VCPU_STOP: return .vcpuStop
+        case RUM_HC_VCPU_STATUS: return .vcpuStatus(vcpu: rdi)
+        case RUM_HC_SEND_IPI: return .sendIPI(VCPUSet(bits: rdi))
         default: return .unsupported
         }
     }

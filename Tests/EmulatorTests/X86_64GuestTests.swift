@@ -51,4 +51,31 @@ final class X86_64GuestTests: XCTestCase {
             "hc-unknown-function: contained (answered -2)",
         ])
     }
+
+    /// A two-vCPU guest: its payload starts vCPU 1 with RUM_HC_VCPU_START,
+    /// wakes it from hlt with RUM_HC_SEND_IPI (vector 0x22 through vCPU 1's own
+    /// IDT), sees it stop itself, and gets the errors for a vCPU that is on,
+    /// one that does not exist, an entry outside RAM and an IPI mask beyond the
+    /// guest; a one-vCPU guest runs beside it.
+    func testMultiVCPUGuestThroughVCPUStartAndIPI() throws {
+        let (s, _) = try ConsoleSession.bootGuests("smp", arch: .x86_64)
+        defer { s.terminate() }
+        XCTAssertEqual(try s.row("duo").vcpus, 2)
+        var log = ""
+        let deadline = Date().addingTimeInterval(30)
+        while !log.contains("smp: done") && Date() < deadline {
+            sleep(1)
+            log = try s.backlog("duo")
+        }
+        for line in ["smp: vcpu 1 status before start 1", "smp: vcpu_start(1) 0", "smp: vcpu 1 running",
+                     "smp: vcpu 1 reported vcpu id 1", "smp: vcpu_start(1) again -6", "smp: send_ipi(vcpu 1) 0",
+                     "smp: vcpu 1 got the IPI, stopping", "smp: vcpu 1 status after vcpu_stop 1",
+                     "smp: vcpu_start(7) -3", "smp: vcpu_start(1, bad entry) -5", "smp: send_ipi(vcpu 5) -3",
+                     "smp: done"] {
+            XCTAssertTrue(log.contains(line), "missing '\(line)' in:\n\(log)")
+        }
+        XCTAssertGreaterThan(ConsoleParser.exits(try s.command("info duo"))["ipi/cpu"] ?? 0, 4)
+        XCTAssertEqual(try s.row("duo").state, "running")
+        XCTAssertGreaterThan(try s.lastHeartbeat("solo"), 0)
+    }
 }

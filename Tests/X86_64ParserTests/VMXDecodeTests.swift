@@ -69,6 +69,11 @@ final class VMXDecodeTests: XCTestCase {
         XCTAssertEqual(exit(18, rax: UInt64(RUM_HC_EXIT), rdi: 1), .core(.call(.systemReset(.crash))))
         XCTAssertEqual(exit(18, rax: UInt64(RUM_HC_SET_TIMER), rdi: 0x1234_5678), .core(.call(.setTimer(0x1234_5678))))
         XCTAssertEqual(exit(18, rax: UInt64(RUM_HC_SET_TIMER), rdi: ~0), .core(.call(.setTimer(~0))), "UINT64_MAX disarms")
+        XCTAssertEqual(exit(18, rax: UInt64(RUM_HC_VCPU_START), rdx: 0xABC, rsi: 0x8000_4000, rdi: 1),
+                       .core(.call(.vcpuStart(vcpu: 1, entry: GuestPhysicalAddress(0x8000_4000), arg: 0xABC))))
+        XCTAssertEqual(exit(18, rax: UInt64(RUM_HC_VCPU_STOP)), .core(.call(.vcpuStop)))
+        XCTAssertEqual(exit(18, rax: UInt64(RUM_HC_VCPU_STATUS), rdi: 7), .core(.call(.vcpuStatus(vcpu: 7))))
+        XCTAssertEqual(exit(18, rax: UInt64(RUM_HC_SEND_IPI), rdi: 0b10), .core(.call(.sendIPI(VCPUSet(bits: 2)))))
         XCTAssertEqual(exit(18, rax: 99), .core(.call(.unsupported)))
         XCTAssertEqual(exit(18, rax: 1 << 32 | UInt64(RUM_HC_YIELD)), .core(.call(.unsupported)), "upper rax bits are not ignored")
         XCTAssertEqual(X86Hypercall.encode(.success(42)), 42)

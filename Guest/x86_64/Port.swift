@@ -157,6 +157,71 @@ extension GuestX86_64: HostilePort {
     }
     /// The I/O APIC, which no guest is given.
     public static var unassignedMMIO: UInt64 { 0xFEC0_0000 }
+
+    /// VMX instructions (each a VM exit in non-root operation: Rumkv stops the
+    /// guest, the exit reason recorded), control-register writes (CR0 and CR4
+    /// belong to the host: every write exits and stops the guest; CR3 is the
+    /// guest's, so page tables outside its RAM end in an EPT violation at the
+    /// walk), I/O ports it does not own (stopped, the port recorded: Bochs's
+    /// power-off port, PCI configuration, the keyboard controller's and port
+    /// 0xCF9's resets, a 16-bit COM1 access), MSRs outside the allow-list (#GP
+    /// injected: the guest's own handler reports the crash), and the x86-only
+    /// VMCALLs with hostile arguments.
+    public static func portAttack(_ i: Int, _ c: AttackContext) -> Attack? {
+        let virtual = RUM_FAULT_VIRTUAL_INSTRUCTION, access = RUM_FAULT_ACCESS, ownCrash = RUM_FAULT_CRASH_REPORT
+        let invalid = Int64(RUM_HC_ERR_INVALID), address = Int64(RUM_HC_ERR_ADDRESS)
+        switch i {
+        case 0: return Attack("vmxon", .instruction(id: 0, fault: virtual, detail: 27))
+        case 1: return Attack("vmclear", .instruction(id: 1, fault: virtual, detail: 19))
+        case 2: return Attack("vmptrld", .instruction(id: 2, fault: virtual, detail: 21))
+        case 3: return Attack("vmread", .instruction(id: 3, fault: virtual, detail: 23))
+        case 4: return Attack("vmwrite", .instruction(id: 4, fault: virtual, detail: 25))
+        case 5: return Attack("invept", .instruction(id: 5, fault: virtual, detail: 50))
+        case 6: return Attack("vmlaunch", .instruction(id: 6, fault: virtual, detail: 20))
+        case 7: return Attack("mov-cr4-pge", .instruction(id: 7, fault: virtual, detail: nil))
+        case 8: return Attack("mov-cr0-cd", .instruction(id: 8, fault: virtual, detail: nil))
+        case 9: return Attack("cr3-outside-ram", .instruction(id: 9, fault: RUM_FAULT_STAGE2, detail: 0x1000_0000))
+        case 10: return Attack("bochs-shutdown-port", .instruction(id: 10, fault: access, detail: 0x8900))
+        case 11: return Attack("pci-config-port", .instruction(id: 11, fault: access, detail: 0xCF8))
+        case 12: return Attack("kbc-reset-port", .instruction(id: 12, fault: access, detail: 0x64))
+        case 13: return Attack("cf9-reset-port", .instruction(id: 13, fault: access, detail: 0xCF9))
+        case 14: return Attack("com1-16-bit", .instruction(id: 14, fault: access, detail: 0x3F8))
+        case 15: return Attack("rdmsr-vmx-basic", .instruction(id: 15, fault: ownCrash, detail: nil))
+        case 16: return Attack("rdmsr-feature-control", .instruction(id: 16, fault: ownCrash, detail: nil))
+        case 17: return Attack("wrmsr-apic-base", .instruction(id: 17, fault: ownCrash, detail: nil))
+        case 18: return Attack("wrmsr-efer-lme-off", .instruction(id: 18, fault: ownCrash, detail: nil))
+        case 19: return Attack("hc-vcpu-start-absent", .hypercall(fid: RUM_HC_VCPU_START, a0: 9, a1: c.ramBase, expect: invalid))
+        case 20: return Attack("hc-vcpu-start-outside-ram", .hypercall(fid: RUM_HC_VCPU_START, a0: 0, a1: 0x1000, expect: address))
+        case 21: return Attack("hc-send-ipi-beyond", .hypercall(fid: RUM_HC_SEND_IPI, a0: 1 << 40, a1: 0, expect: invalid))
+        case 22: return Attack("hc-vcpu-status-absent", .hypercall(fid: RUM_HC_VCPU_STATUS, a0: 3, a1: 0, expect: invalid))
+        default: return nil
+        }
+    }
+
+    public static func attackInstruction(_ id: Int) {
+        switch id {
+        case 0: _ = x86_vmxon(0x8000_0000)
+        case 1: _ = x86_vmclear(0x8000_0000)
+        case 2: _ = x86_vmptrld(0x8000_0000)
+        case 3: _ = x86_vmread(0x681E)
+        case 4: _ = x86_vmwrite(0x681E, 0)
+        case 5: x86_invept_all()
+        case 6: x86_vmlaunch_attempt()
+        case 7: x86_write_cr4(x86_read_cr4() | 1 << 7)
+        case 8: x86_write_cr0(x86_read_cr0() | 1 << 30)
+        case 9: x86_write_cr3(0x1000_0000)
+        case 10: x86_outb(0x8900, 0x53)                   // 'S' of "Shutdown"
+        case 11: _ = x86_inb(0xCF8)
+        case 12: x86_outb(0x64, 0xFE)
+        case 13: x86_outb(0xCF9, 0x06)
+        case 14: x86_outw(0x3F8, 0x4141)
+        case 15: _ = x86_rdmsr(0x480)
+        case 16: _ = x86_rdmsr(0x3A)
+        case 17: x86_wrmsr(0x1B, 0)
+        case 18: x86_wrmsr(0xC000_0080, 0)
+        default: break
+        }
+    }
 }
 
 @_cdecl("rumpk_main")

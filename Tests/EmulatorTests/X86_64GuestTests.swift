@@ -38,17 +38,31 @@ final class X86_64GuestTests: XCTestCase {
     /// RUM_HC_CONSOLE_READ over VMCALL.
     func testTypedInputReachesTheAttachedGuest() throws { try GuestScenarios.typedInput(.x86_64) }
 
-    /// The portable attack suite in VMX non-root (the x86 port adds no cases
-    /// yet): EPT faults for RAM's end, the SysTable, the device table and the
-    /// channel window (read, write and fetch), exact errors for bad VMCALLs.
+    /// The portable attack suite in VMX non-root plus the x86 port's 23
+    /// cases: EPT faults for RAM's end, the SysTable, the device table and the
+    /// channel window (read, write and fetch), exact errors for bad VMCALLs;
+    /// VMX instructions and CR0/CR4 writes stop the guest with the exit
+    /// recorded, page tables outside RAM end in an EPT violation at the walk,
+    /// ports it does not own (Bochs's power-off port among them) stop it with
+    /// the port recorded, MSRs outside the allow-list get #GP (the guest's own
+    /// crash report), and the x86 vCPU/IPI calls refuse hostile arguments.
     func testAttackSuiteIsContained() throws {
-        try GuestScenarios.attackSuite(.x86_64, minimumCases: 16, fatal: 9, expected: [
+        try GuestScenarios.attackSuite(.x86_64, minimumCases: 39, fatal: 28, expected: [
             "ram-end-execute: contained (stage-2 fault, execute at 0x0000000080400000)",
             "systable-store: contained (stage-2 fault, write at 0x000000007ffff000)",
             "channel-window: contained (stage-2 fault, read at 0x000000007f000000)",
             "hc-console-wrap: contained (answered -5)",
             "hc-doorbell-unowned: contained (answered -3)",
             "hc-unknown-function: contained (answered -2)",
+            "vmxon: contained (virtual instruction at 0x000000000000001b)",
+            "invept: contained (virtual instruction at 0x0000000000000032)",
+            "cr3-outside-ram: contained (stage-2 fault",
+            "bochs-shutdown-port: contained (fault 4 at 0x0000000000008900)",
+            "com1-16-bit: contained (fault 4 at 0x00000000000003f8)",
+            "rdmsr-vmx-basic: contained (its own crash report",
+            "wrmsr-efer-lme-off: contained (its own crash report",
+            "hc-vcpu-start-outside-ram: contained (answered -5)",
+            "hc-send-ipi-beyond: contained (answered -3)",
         ])
     }
 

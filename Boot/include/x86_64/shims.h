@@ -108,6 +108,8 @@ static inline int x86_vmwrite(uint64_t field, uint64_t value) {
     __asm__ volatile("vmwrite %3, %2; setc %0; setz %1" : "=qm"(cf), "=qm"(zf) : "r"(field), "rm"(value) : "cc", "memory");
     return cf ? 1 : (zf ? 2 : 0);
 }
+/* VMLAUNCH with no VMCS (a hostile guest's attempt; the hypervisor uses switch.S). */
+static inline void x86_vmlaunch_attempt(void) { __asm__ volatile("vmlaunch" ::: "cc", "memory"); }
 /* INVEPT type 2 (all contexts): descriptor {eptp, 0}. */
 static inline void x86_invept_all(void) {
     struct { uint64_t eptp, zero; } d = { 0, 0 };

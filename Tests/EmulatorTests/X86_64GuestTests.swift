@@ -92,4 +92,60 @@ final class X86_64GuestTests: XCTestCase {
         XCTAssertEqual(try s.row("duo").state, "running")
         XCTAssertGreaterThan(try s.lastHeartbeat("solo"), 0)
     }
+
+    /// `rumkv run --console-socket` on x86_64: the Bochs serial bridge serves
+    /// a Unix socket; `rumkv ctl` (the client, and the CLI with --json) drives
+    /// the console through it, and `shutdown` ends the Bochs run cleanly.
+    func testControlSocketThroughTheBochsBridge() throws {
+        try requireEmulator(.x86_64)
+        let images = try TestImages.images(.x86_64)
+        var o = EmulatorOptions()
+        let sock = NSTemporaryDirectory() + "rumkv-x86-test-\(getpid()).sock"
+        o.consoleSocket = sock
+        o.bundle = try Builder(root: TestImages.root).bundle(config: try TestConfigs.url("verbose-three", arch: .x86_64),
+                                                             images: images, arch: .x86_64)
+        let finished = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var status: Int32 = -1
+        Thread.detachNewThread {
+            status = (try? Emulator.runInteractive(.x86_64, images, o)) ?? -2
+            finished.signal()
+        }
+        defer { try? FileManager.default.removeItem(atPath: sock) }
+        // The bridge serves one client at a time (a new one replaces the old): one after the other.
+        do {
+            var client: ControlClient? = nil
+            for _ in 0..<60 where client == nil {
+                client = try? ControlClient(socketPath: sock, timeout: 10)
+                if client == nil { sleep(1) }
+            }
+            let c = try XCTUnwrap(client, "the console socket never appeared")
+            var rows: [ConsoleParser.GuestRow] = []
+            for _ in 0..<30 where rows.count < 3 {
+                rows = ConsoleParser.guests((try? c.run("list", timeout: 20)) ?? "")
+                if rows.count < 3 { sleep(1) }
+            }
+            XCTAssertEqual(rows.map(\.name), ["alpha", "beta", "gamma"])
+            XCTAssertEqual(ConsoleParser.error(try c.run("start nosuch")), "no guest 'nosuch' (see 'list')")
+        }
+        let cli = TestImages.root.appendingPathComponent(".build/debug/rumkv")
+        if FileManager.default.isExecutableFile(atPath: cli.path) {
+            let p = Process(), out = Pipe()
+            p.executableURL = cli
+            p.arguments = ["ctl", "--socket", sock, "list", "--json"]
+            p.standardOutput = out
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0)
+            let text = String(decoding: data, as: UTF8.self)
+            XCTAssertTrue(text.contains("\"name\" : \"beta\""), text)
+            XCTAssertNotNil(try? JSONSerialization.jsonObject(with: data), "valid JSON:\n\(text)")
+        }
+        let c = try ControlClient(socketPath: sock, timeout: 10)
+        XCTAssertEqual(try c.run("stop alpha"), "alpha: stopped")
+        XCTAssertEqual(ConsoleParser.guests(try c.run("list")).first?.state, "stopped")
+        XCTAssertEqual(try c.run("shutdown"), "rumkv: powering off")
+        XCTAssertEqual(finished.wait(timeout: .now() + 30), .success, "Bochs ended after shutdown")
+        XCTAssertEqual(status, 0, "a clean power-off")
+    }
 }

@@ -42,9 +42,9 @@ public enum ConsoleService<A: GuestHosting> {
                     Out<A>.line("\n[detached]")
                     Shell<A>.prompt()
                 } else {
-                    BigLock.acquire()
+                    BigLock<A>.acquire()
                     m.pointee.consoles[m.pointee.attached].pushInput(b)
-                    BigLock.release()
+                    BigLock<A>.release()
                 }
                 continue
             }
@@ -71,9 +71,9 @@ public enum ConsoleService<A: GuestHosting> {
         Out<A>.str("[attached to ")
         m.pointee.guests[g].withName { Out<A>.printable($0) }
         Out<A>.line("; Ctrl-] returns to rumkv>]")
-        BigLock.acquire()
+        BigLock<A>.acquire()
         m.pointee.consoles[g].forEachBacklog { Out<A>.byte($0) }
         m.pointee.attached = g
-        BigLock.release()
+        BigLock<A>.release()
     }
 }

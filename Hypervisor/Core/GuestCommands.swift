@@ -100,31 +100,31 @@ enum GuestCommands<A: GuestHosting> {
 
     static func start(_ g: Int) {
         let m = M.shared
-        BigLock.acquire()
+        BigLock<A>.acquire()
         let st = m.pointee.guests[g].state
         if st == .refused {
-            BigLock.release(); refusedLine(g); return
+            BigLock<A>.release(); refusedLine(g); return
         }
         guard st == .stopped || st == .crashed, m.pointee.pending[g] == .none else {
-            BigLock.release()
+            BigLock<A>.release()
             fail(g, st == .paused ? "is paused (use resume)" : st == .starting ? "is starting" : "is already running")
             return
         }
         m.pointee.destroy(g)
         let job: GuestBuild
         do { job = try m.pointee.reserve(g, builder: A.currentCPU()) } catch {
-            BigLock.release()
+            BigLock<A>.release()
             if error == .refused { refusedLine(g) } else { fail(g, error.reason) }
             return
         }
-        BigLock.release()
+        BigLock<A>.release()
         job.fill()                              // outside the lock: the other CPUs keep running
-        BigLock.acquire()
+        BigLock<A>.acquire()
         do { try m.pointee.finish(g) } catch {
-            BigLock.release(); fail(g, error.reason); return
+            BigLock<A>.release(); fail(g, error.reason); return
         }
         m.pointee.settle(g)
-        BigLock.release()
+        BigLock<A>.release()
         done(g, "started")
     }
 
@@ -133,16 +133,16 @@ enum GuestCommands<A: GuestHosting> {
     /// the action stays recorded and is carried out when they leave.
     static func requestAndSettle(_ g: Int, _ action: PendingAction) -> Bool {
         let m = M.shared
-        BigLock.acquire()
+        BigLock<A>.acquire()
         m.pointee.request(g, action)
         kickGuest(g)
-        BigLock.release()
+        BigLock<A>.release()
         let deadline = A.counter() + A.counterFrequency / 2
         while A.counter() < deadline {
-            BigLock.acquire()
+            BigLock<A>.acquire()
             if m.pointee.pending[g] != .none { m.pointee.settle(g) }
             let settled = m.pointee.pending[g] == .none
-            BigLock.release()
+            BigLock<A>.release()
             if settled { return true }
             A.relax()
         }
@@ -151,16 +151,16 @@ enum GuestCommands<A: GuestHosting> {
 
     static func stop(_ g: Int) {
         let m = M.shared
-        BigLock.acquire()
+        BigLock<A>.acquire()
         let st = m.pointee.guests[g].state
         guard st == .running || st == .paused || st == .crashed || st == .starting else {
-            BigLock.release(); fail(g, "is already stopped"); return
+            BigLock<A>.release(); fail(g, "is already stopped"); return
         }
         if st == .crashed && m.pointee.guests[g].ramHost == 0 && m.pointee.pending[g] == .none {
             m.pointee.guests[g].state = .stopped
-            BigLock.release(); done(g, "stopped"); return
+            BigLock<A>.release(); done(g, "stopped"); return
         }
-        BigLock.release()
+        BigLock<A>.release()
         if requestAndSettle(g, .stop) { done(g, "stopped") } else { pendingLine(g, "stop") }
     }
 
@@ -190,19 +190,19 @@ enum GuestCommands<A: GuestHosting> {
     }
 
     static func pause(_ g: Int) {
-        BigLock.acquire()
-        guard M.shared.pointee.guests[g].state == .running else { BigLock.release(); fail(g, LifecycleError.notRunning.reason); return }
+        BigLock<A>.acquire()
+        guard M.shared.pointee.guests[g].state == .running else { BigLock<A>.release(); fail(g, LifecycleError.notRunning.reason); return }
         M.shared.pointee.guests[g].state = .paused
         kickGuest(g)
-        BigLock.release()
+        BigLock<A>.release()
         done(g, "paused")
     }
 
     static func resume(_ g: Int) {
-        BigLock.acquire()
-        guard M.shared.pointee.guests[g].state == .paused else { BigLock.release(); fail(g, LifecycleError.notPaused.reason); return }
+        BigLock<A>.acquire()
+        guard M.shared.pointee.guests[g].state == .paused else { BigLock<A>.release(); fail(g, LifecycleError.notPaused.reason); return }
         M.shared.pointee.guests[g].state = .running
-        BigLock.release()
+        BigLock<A>.release()
         done(g, "resumed")
     }
 }

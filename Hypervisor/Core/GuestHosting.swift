@@ -27,7 +27,7 @@
 //   core calls them with the lock held.
 // - Nothing allocates except through the `PageAllocator` passed in.
 
-public protocol GuestHosting: Architecture {
+public protocol GuestHosting: Architecture, LockHost {
     /// One vCPU's register state, saved while it is not running.
     associatedtype VCPURegisters
     /// Per-VM port state: stage-2 root and VMID, the virtual interrupt controller.

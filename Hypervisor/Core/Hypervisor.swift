@@ -72,13 +72,13 @@ extension Hypervisor where A: GuestHosting {
         m.pointee.cpuOnline[bootCPU] = true
         Out<A>.str("guests: "); Out<A>.dec(m.pointee.guestCount); Out<A>.line(" in the boot bundle")
         for g in 0..<m.pointee.guestCount where m.pointee.guests[g].flags.contains(.autostart) {
-            BigLock.acquire()
+            BigLock<A>.acquire()
             do {
                 try m.pointee.create(g)
-                BigLock.release()
+                BigLock<A>.release()
                 GuestCommands<A>.done(g, "started")
             } catch {
-                BigLock.release()
+                BigLock<A>.release()
                 if error == .refused { GuestCommands<A>.refusedLine(g) } else { GuestCommands<A>.fail(g, error.reason) }
             }
         }
@@ -96,10 +96,10 @@ extension Hypervisor where A: GuestHosting {
     /// marked online (after the port's per-CPU interrupt setup) and runs guests.
     public static func secondaryStarted(_ index: Int) -> Never {
         let m = Machine<A>.shared
-        BigLock.acquire()
+        BigLock<A>.acquire()
         A.cpuReady(index)
         m.pointee.cpuOnline[index] = true
-        BigLock.release()
+        BigLock<A>.release()
         Scheduler<A>.runCPU(index)
     }
 }

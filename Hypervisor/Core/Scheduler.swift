@@ -57,22 +57,22 @@ public enum Scheduler<A: GuestHosting> {
     static func step(_ c: Int) {
         let m = M.shared
         if c == 0 { ConsoleService<A>.poll() }
-        BigLock.acquire()
+        BigLock<A>.acquire()
         if let g = m.pointee.claimBuild(c) {
-            BigLock.release()
+            BigLock<A>.release()
             build(g, cpu: c)
             return
         }
         let now = A.counter()
         let picked = m.pointee.pick(c, now: now)
         let wake = picked == nil ? m.pointee.nextWake(c) : 0
-        BigLock.release()
+        BigLock<A>.release()
         guard let k = picked else {
             A.idle(until: min(now + sliceTicks, wake))
             if A.externalInterruptPending() {
-                BigLock.acquire()
+                BigLock<A>.acquire()
                 M.serviceInterrupts()
-                BigLock.release()
+                BigLock<A>.release()
             }
             return
         }
@@ -86,11 +86,11 @@ public enum Scheduler<A: GuestHosting> {
     /// priority its vCPU 0 runs next here, if it may run on this CPU.
     static func build(_ g: Int, cpu c: Int) {
         let m = M.shared
-        BigLock.acquire()
+        BigLock<A>.acquire()
         let job = m.pointee.building(g)
-        BigLock.release()
+        BigLock<A>.release()
         job.fill()
-        BigLock.acquire()
+        BigLock<A>.acquire()
         do {
             try m.pointee.finish(g)
             for k in 0..<m.pointee.vcpuCount where m.pointee.vcpus[k].guest == g && m.pointee.vcpus[k].index == 0 {
@@ -102,7 +102,7 @@ public enum Scheduler<A: GuestHosting> {
             }
         } catch {}
         m.pointee.settle(g)               // a stop or restart asked for while it was built
-        BigLock.release()
+        BigLock<A>.release()
     }
 
     /// Runs vCPU slot `k` on CPU `c` until its slice ends or it blocks.
@@ -110,31 +110,31 @@ public enum Scheduler<A: GuestHosting> {
         let m = M.shared
         let g = m.pointee.vcpus[k].guest
         guard m.pointee.vmLive[g] else {
-            BigLock.acquire(); m.pointee.vcpus[k].runningOn = -1; BigLock.release(); return
+            BigLock<A>.acquire(); m.pointee.vcpus[k].runningOn = -1; BigLock<A>.release(); return
         }
         let regs = m.pointee.regsOf(k)
         let vm = m.pointee.vm(g)
         A.vcpuLoad(regs, vm)
         while true {
             let exit = A.vcpuRun(regs, vm, sliceEnd: sliceEnd)
-            BigLock.acquire()
+            BigLock<A>.acquire()
             let keepGoing = Exits<A>.handle(exit, slot: k, cpu: c)
                 && m.pointee.guests[g].state == .running && m.pointee.pending[g] == .none
             if !keepGoing || A.counter() >= sliceEnd {
                 A.vcpuPut(regs, vm)
                 m.pointee.vcpus[k].runningOn = -1
                 m.pointee.settle(g)       // a restart is built next, by this CPU's loop
-                BigLock.release()
+                BigLock<A>.release()
                 return
             }
-            BigLock.release()
+            BigLock<A>.release()
             // A console command may wait for this very vCPU to leave: end the slice first.
             if c == 0 && ConsoleService<A>.poll(inSlice: true) {
-                BigLock.acquire()
+                BigLock<A>.acquire()
                 A.vcpuPut(regs, vm)
                 m.pointee.vcpus[k].runningOn = -1
                 m.pointee.settle(g)
-                BigLock.release()
+                BigLock<A>.release()
                 return
             }
         }

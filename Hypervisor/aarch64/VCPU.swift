@@ -394,6 +394,16 @@ extension AArch64: GuestHosting {
 
     public static func kickCPU(_ cpu: Int) { GIC.kick(cpu) }
 
+    /// The big lock is held elsewhere: wfe until its holder's sev (a sev
+    /// that came first leaves the event register set: wfe returns at once).
+    /// Under QEMU TCG wfe also yields the host thread to the other CPUs.
+    public static func lockWait() { a64_wfe() }
+
+    public static func lockWake(_ cpus: UInt64) {
+        a64_dsb()            // the release store is visible before the event
+        a64_sev()
+    }
+
     /// EL2 setup for running guests on this CPU: its index, the GIC, VTCR and the timers.
     static func prepareCPU(_ index: Int) {
         a64_write_tpidr_el2(UInt64(index))

@@ -215,6 +215,25 @@ extension RISCV64: GuestHosting {
         rv_clear_sip_ssip()
     }
 
+    /// The big lock is held elsewhere: sleep until its holder's `lockWake`
+    /// IPI (or 1 ms, a backstop). An IPI that came first leaves SSIP
+    /// pending, so wfi returns at once.
+    public static func lockWait() {
+        rv_write_stimecmp(rv_read_time() &+ timebaseHz / 1000)
+        rv_wfi()
+        rv_write_stimecmp(UInt64.max)
+        rv_clear_sip_ssip()
+    }
+
+    public static func lockWake(_ cpus: UInt64) {
+        var rest = cpus & ~(1 << UInt64(currentCPU() & 63))
+        while rest != 0 {
+            let cpu = rest.trailingZeroBitCount
+            rest &= rest - 1
+            kickCPU(cpu)
+        }
+    }
+
     /// SBI HSM hart_start: the hart enters _secondary_start with a1 = its stack top.
     public static func startSecondary(_ index: Int, hardwareID: UInt64, stack: HostPhysicalAddress) -> Bool {
         rv_sbi_call(SBIExtension.hsm, 0, hardwareID, rv_secondary_entry(), stack.value).error == 0

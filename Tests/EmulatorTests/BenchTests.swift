@@ -44,6 +44,7 @@ final class BenchTests: XCTestCase {
         default:
             XCTAssertLessThanOrEqual(r.nullCallInstructions, 150, "null SBI round trip target")
             XCTAssertEqual(r.timebaseHz, 10_000_000)
+            XCTAssertLessThanOrEqual(r.timerWakeTicks, 20, "a guest in wfi wakes within 2 us of its deadline")
             XCTAssertGreaterThan(r.restartMicros, 0, "a restart was measured")
             XCTAssertLessThanOrEqual(r.restartMicros, 2000, "blink recovery within 2 ms of guest time")
         }

@@ -68,7 +68,7 @@ public enum Emulator {
         let kernel = arch == .aarch64 ? (images.bootMedium ?? images.hypervisor) : images.hypervisor
         args += ["-smp", "\(o.smp)", "-m", "\(o.memoryMiB)M", "-kernel", kernel.path, "-no-reboot"]
         if let b = o.bundle { args += ["-initrd", b.path] }
-        if o.icount { args += ["-icount", "shift=0"] }
+        if o.icount { args += ["-icount", "shift=0,sleep=off"] }
         if let sock = o.consoleSocket {
             args += ["-display", "none", "-monitor", "none", "-serial", "unix:\(sock),server=on,wait=off"]
         } else {

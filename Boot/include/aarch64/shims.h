@@ -63,6 +63,7 @@ static inline uint64_t a64_read_pmccntr(void) {
 static inline void a64_mask_interrupts(void) { __asm__ volatile("msr daifset, #0xf" ::: "memory"); }
 static inline void a64_wfi(void) { __asm__ volatile("wfi" ::: "memory"); }
 static inline void a64_wfe(void) { __asm__ volatile("wfe" ::: "memory"); }
+static inline void a64_sev(void) { __asm__ volatile("sev" ::: "memory"); }
 static inline void a64_yield(void) { __asm__ volatile("yield"); }
 static inline void a64_isb(void) { __asm__ volatile("isb" ::: "memory"); }
 static inline void a64_dsb(void) { __asm__ volatile("dsb sy" ::: "memory"); }

@@ -14,6 +14,10 @@
 import ArchShims
 import RumkvCore
 import RumABI
+import Synchronization
+
+/// Bit n: CPU n was kicked; its idle spin ends (`kickCPU`).
+let idleKicks = Atomic<UInt64>(0)
 
 /// An x86 VM: its EPT.
 public struct X86VM {
@@ -307,9 +311,15 @@ extension X86_64: GuestHosting {
 
     // MARK: CPUs and physical interrupts
 
-    /// The hypervisor runs with interrupts masked: idling is a bounded spin on the TSC.
+    /// The hypervisor runs with interrupts masked: idling is a bounded spin on
+    /// the TSC that also ends when another CPU kicks this one (`kickCPU`).
     public static func idle(until: UInt64) {
-        while x86_rdtsc() < until { x86_pause() }
+        let me = UInt64(1) << UInt64(currentCPU() & 63)
+        while x86_rdtsc() < until {
+            if idleKicks.load(ordering: .acquiring) & me != 0 { break }
+            x86_pause()
+        }
+        idleKicks.bitwiseAnd(~me, ordering: .acquiringAndReleasing)
     }
 
     /// INIT-SIPI-SIPI through the local APIC (Smp.swift); true once the AP is in VMX root.
@@ -319,7 +329,14 @@ extension X86_64: GuestHosting {
 
     public static func cpuReady(_ cpu: Int) {}
 
-    public static func kickCPU(_ cpu: Int) {}
+    /// Ends an idle spin on `cpu` at once (a vCPU it may run became runnable).
+    /// A CPU inside a guest is not interrupted: it sees the change at its next
+    /// exit, by its slice end at the latest (no IPI: Bochs delivers an
+    /// external-interrupt exit only when the guest's IF changes).
+    public static func kickCPU(_ cpu: Int) {
+        guard cpu >= 0, cpu < 64 else { return }
+        idleKicks.bitwiseOr(UInt64(1) << UInt64(cpu), ordering: .acquiringAndReleasing)
+    }
 
     public static func routeInterrupt(_ irq: UInt32, enabled: Bool, cpu: Int) {}
 

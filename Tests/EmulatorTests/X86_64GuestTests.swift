@@ -149,3 +149,10 @@ final class X86_64GuestTests: XCTestCase {
         XCTAssertEqual(status, 0, "a clean power-off")
     }
 }
+
+extension RISCV64GuestTests {
+    /// The pinned partition on x86_64 (its helper lives with the riscv64 one):
+    /// rt owns CPU 1 (an AP started by INIT-SIPI-SIPI) and every exit CPU 1
+    /// counts is rt's; alpha and beta share CPU 0.
+    func testX86_64PinnedPartition() throws { try pinnedPartition(.x86_64) }
+}

@@ -199,6 +199,16 @@ extension GuestX86_64: HostilePort {
         }
     }
 
+    /// The fuzzer's "extensions" are Rumkv's VMCALL numbers (rax; `fid` is unused on x86).
+    public static func fuzzExtension(_ i: Int) -> UInt64? {
+        i <= Int(RUM_HC_SEND_IPI) ? UInt64(i) : nil
+    }
+
+    /// RUM_HC_EXIT and stopping its only vCPU end the guest.
+    public static func fuzzEndsGuest(_ ext: UInt64, _ fid: UInt64, _ a0: UInt64, _ a1: UInt64) -> Bool {
+        ext == UInt64(RUM_HC_EXIT) || ext == UInt64(RUM_HC_VCPU_STOP)
+    }
+
     public static func attackInstruction(_ id: Int) {
         switch id {
         case 0: _ = x86_vmxon(0x8000_0000)

@@ -11,9 +11,13 @@
  * rumkv_trap(frame) in Swift and, if that returns, restores the (possibly
  * modified) frame and returns with eret. In the EL2 table the lower-EL
  * slots (8-15) are guest exits instead: they push the guest's x0/x1 and go
- * to rumkv_guest_exit (switch.S) with the slot number.
+ * to rumkv_guest_exit (switch.S) with the slot number; the synchronous one
+ * (slot 8) first lets rumkv_hvc_fast answer the constant HVCs of
+ * fastcalls.h in place.
  */
 #include "trapframe.h"
+#include "vcpu.h"
+#include "fastcalls.h"
 
 .macro VENTRY el, slot
     .balign 0x80
@@ -30,6 +34,17 @@
     b       rumkv_guest_exit
 .endm
 
+.macro VGUEST_SYNC
+    .balign 0x80
+    stp     x0, x1, [sp, #-16]!
+    mrs     x1, esr_el2
+    lsr     x1, x1, #26             /* EC */
+    cmp     x1, #0x16               /* HVC from AArch64 */
+    b.eq    rumkv_hvc_fast
+    mov     x0, #8
+    b       rumkv_guest_exit
+.endm
+
 .macro VTABLE el
     .balign 0x800
     .globl  rumkv_vectors_\el
@@ -43,7 +58,8 @@ rumkv_vectors_\el:
     VENTRY  \el, 6
     VENTRY  \el, 7
 .ifc \el, el2
-    .irp slot, 8, 9, 10, 11, 12, 13, 14, 15
+    VGUEST_SYNC
+    .irp slot, 9, 10, 11, 12, 13, 14, 15
     VGUEST  \slot
     .endr
 .else
@@ -109,3 +125,49 @@ trap_common_\el:
     VTABLE  el1
     TRAP_COMMON el2
     TRAP_COMMON el1
+
+/*
+ * The HVC fast path. x0 = the guest's function id, x1 free, the guest's
+ * x0/x1 pushed at [sp], the vCPU pointer at [sp, #16] (switch.S). Each entry
+ * of A64_FAST_CALLS compares the id and, on a match, counts the call in
+ * fast_calls (it is a hypercall in `stats`), writes the answer and erets:
+ * ELR_EL2 is already past the HVC, and nothing else was touched, so nothing
+ * else needs saving. No match: the full exit, as slot 8.
+ */
+.macro MOV32 reg, value
+.if ((\value) >> 32) != 0
+    .error "fast-call constants are 32-bit"
+.endif
+    movz    \reg, #((\value) & 0xFFFF)
+.if ((\value) >> 16) != 0
+    movk    \reg, #(((\value) >> 16) & 0xFFFF), lsl #16
+.endif
+.endm
+
+.macro FAST_CALL fid, r0, r1, writes_x1
+    MOV32   x1, \fid
+    cmp     x0, x1
+    b.ne    1f
+    ldr     x0, [sp, #16]
+    ldr     x1, [x0, #VC_FAST_CALLS]
+    add     x1, x1, #1
+    str     x1, [x0, #VC_FAST_CALLS]
+.if \writes_x1
+    add     sp, sp, #16
+    MOV32   x1, \r1
+.else
+    ldp     x0, x1, [sp], #16
+.endif
+    MOV32   x0, \r0
+    eret
+1:
+.endm
+
+#define A64_FAST_CASE(fid, r0, r1, writes_x1) FAST_CALL fid, r0, r1, writes_x1 ;
+
+    .section .text, "ax"
+    .globl  rumkv_hvc_fast
+rumkv_hvc_fast:
+    A64_FAST_CALLS(A64_FAST_CASE)
+    mov     x0, #8
+    b       rumkv_guest_exit

@@ -144,11 +144,38 @@ extension GuestAArch64: HostilePort {
     public static func load(_ address: UInt64) -> UInt64 { a64_mmio_read64(address) }
     public static func store(_ address: UInt64, _ value: UInt64) { a64_mmio_write64(address, value) }
 
-    /// x0 = ext << 32 | fid, so an unknown extension reaches Rumkv as an
-    /// unknown function number.
+    /// x0 = ext | fid: `ext` is an SMCCC function-id base (call type and
+    /// owner, `fuzzExtension`) or any value, `fid` the function number; bits
+    /// above 31 make an id SMCCC reserves, which Rumkv must refuse.
     public static func rawCall(_ ext: UInt64, _ fid: UInt64, _ a0: UInt64, _ a1: UInt64, _ a2: UInt64) -> (Int64, Int64) {
-        let r = a64_hvc_call(ext << 32 | fid, a0, a1, a2)
+        let r = a64_hvc_call(ext | fid, a0, a1, a2)
         return (Int64(bitPattern: r.x0), Int64(bitPattern: r.x1))
+    }
+
+    /// SMCCC function-id bases (Arm DEN 0028, "Function Identifier"): PSCI
+    /// (standard secure service, SMC32 and SMC64), the Arm architecture calls,
+    /// Rumkv's vendor-hypervisor calls, and owners Rumkv does not serve (SiP,
+    /// OEM, the standard hypervisor service, vendor-hypervisor SMC32).
+    public static func fuzzExtension(_ i: Int) -> UInt64? {
+        switch i {
+        case 0: 0x8400_0000                    // PSCI, SMC32
+        case 1: 0xC400_0000                    // PSCI, SMC64
+        case 2: 0x8000_0000                    // Arm architecture (SMCCC_VERSION, ARCH_FEATURES)
+        case 3: UInt64(RUM_SMCCC_HV_BASE)      // Rumkv
+        case 4: 0x8600_0000                    // vendor hypervisor, SMC32 (not served)
+        case 5: 0xC200_0000                    // SiP (not served)
+        case 6: 0xC300_0000                    // OEM (not served)
+        case 7: 0xC500_0000                    // standard hypervisor service (not served)
+        default: nil
+        }
+    }
+
+    /// CPU_OFF (of the fuzzer's only vCPU), SYSTEM_OFF, SYSTEM_RESET and Rumkv's exit end the guest.
+    public static func fuzzEndsGuest(_ ext: UInt64, _ fid: UInt64, _ a0: UInt64, _ a1: UInt64) -> Bool {
+        switch ext | fid {
+        case 0x8400_0002, 0x8400_0008, 0x8400_0009, UInt64(RUM_SMCCC_HV_BASE | RUM_HC_EXIT): true
+        default: false
+        }
     }
 
     /// RUM_HC_CONSOLE_WRITE(gpa, len).
@@ -222,7 +249,13 @@ extension GuestAArch64: HostilePort {
         case 20: return Attack("msr-ich-hcr-el2", .instruction(id: 6, fault: ownCrash, detail: nil))
         case 21: return Attack("psci-unknown-function", .call(ext: 0, fid: 0x8400_00FF, a0: 0, a1: 0, a2: 0, expect: notSupported))
         case 22: return Attack("smccc-arch-features", .call(ext: 0, fid: 0x8000_0001, a0: 0, a1: 0, a2: 0, expect: notSupported))
-        case 23: return Attack("psci-high-bits", .call(ext: 1, fid: 0x8400_0000, a0: 0, a1: 0, a2: 0, expect: notSupported))
+        case 23: return Attack("psci-high-bits", .call(ext: 1 << 32, fid: 0x8400_0000, a0: 0, a1: 0, a2: 0, expect: notSupported))
+        // The calls Rumkv answers in its EL2 vector (Boot/include/aarch64/fastcalls.h):
+        // the fast path must give the decoder's answers, with hostile arguments too.
+        case 24: return Attack("psci-version", .call(ext: 0, fid: 0x8400_0000, a0: ~0, a1: ~0, a2: ~0, expect: 0x1_0001))
+        case 25: return Attack("smccc-version", .call(ext: 0, fid: 0x8000_0000, a0: ~0, a1: 0, a2: 0, expect: 0x1_0001))
+        case 26: return Attack("psci-migrate-info-type", .call(ext: 0, fid: 0x8400_0006, a0: 0, a1: 0, a2: 0, expect: 2))
+        case 27: return Attack("hc-version", .hypercall(fid: RUM_HC_VERSION, a0: ~0, a1: ~0, expect: Int64(RUM_HC_OK)))
         default: return nil
         }
     }

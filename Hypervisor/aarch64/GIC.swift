@@ -43,7 +43,7 @@ enum GIC {
     /// SPIs Rumkv can route: 32..<128.
     static let maxIRQ: UInt32 = 128
 
-    static let priority: UInt32 = 0xA0
+    static let priority = UInt32(ListRegister.priority)
 
     // Register offsets (IHI 0069, 12.9-12.11): VirtualGIC.swift.
     static let ctlr = VGICLayout.ctlr, isenabler = VGICLayout.isenabler, icenabler = VGICLayout.icenabler

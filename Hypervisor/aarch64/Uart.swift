@@ -22,15 +22,19 @@ enum Uart {
     static let frTXFF: UInt32 = 1 << 5
     static let frTXFE: UInt32 = 1 << 7
 
-    static func flags() -> UInt32 { a64_mmio_read32(base + fr) }
+    static func flags() -> UInt32 { a64_mmio_read32(base &+ fr) }
 
+    /// Not inlined: every byte the console prints comes through here, and
+    /// inlined into each `Out.str` loop (twice: CR and the byte) it was 28 KiB
+    /// of the image.
+    @inline(never)
     static func write(_ b: UInt8) {
         while flags() & frTXFF != 0 {}
-        a64_mmio_write32(base + dr, UInt32(b))
+        a64_mmio_write32(base &+ dr, UInt32(b))
     }
 
     static func read() -> UInt8? {
-        flags() & frRXFE == 0 ? UInt8(truncatingIfNeeded: a64_mmio_read32(base + dr)) : nil
+        flags() & frRXFE == 0 ? UInt8(truncatingIfNeeded: a64_mmio_read32(base &+ dr)) : nil
     }
 
     /// Waits until the transmitter has sent everything (before power-off).

@@ -39,20 +39,11 @@ struct HCR: OptionSet {
     static let guest: HCR = [.vm, .swio, .fmo, .imo, .amo, .fb, .twi, .twe, .tsc, .rw]
 }
 
-/// A list register (ICH_LR<n>_EL2, IHI 0069 12.4.6).
-struct ListRegister {
-    var raw: UInt64
-    static let pending: UInt64 = 1 << 62, active: UInt64 = 1 << 63, hw: UInt64 = 1 << 61, group1: UInt64 = 1 << 60
-    var isEmpty: Bool { raw >> 62 == 0 }
-    var intid: UInt32 { UInt32(truncatingIfNeeded: raw & 0xFFFF_FFFF) }
-    var isHardware: Bool { raw & ListRegister.hw != 0 }
-    var physical: UInt32 { UInt32(truncatingIfNeeded: (raw >> 32) & 0x3FF) }
-    /// A pending group-1 interrupt, linked to physical `physical` when given.
-    static func make(_ intid: UInt32, physical: UInt32? = nil) -> ListRegister {
-        var v = pending | group1 | UInt64(GIC.priority) << 48 | UInt64(intid)
-        if let p = physical { v |= hw | UInt64(p) << 32 }
-        return ListRegister(raw: v)
-    }
+/// ICH_HCR_EL2 bits (IHI 0069, ICH_HCR_EL2): the virtual CPU interface on, and the
+/// underflow maintenance interrupt (at most one list register valid).
+enum ICH {
+    static let enable: UInt64 = 1 << 0
+    static let underflowInterrupt: UInt64 = 1 << 1
 }
 
 /// Virtual SGIs Rumkv raises in guests (the guest's INTIDs).
@@ -194,17 +185,25 @@ extension AArch64: GuestHosting {
         }
     }
 
-    /// Puts virtual interrupt `intid` in a free list register of the loaded vCPU
-    /// (none twice); false if all four are taken.
+    /// The loaded vCPU's list registers, from the hardware.
+    static func hardwareLRs() -> ListRegisters {
+        var l = ListRegisters()
+        for i in 0..<ListRegisters.count { l.lr[i] = GIC.readLR(i) }
+        return l
+    }
+
+    /// Writes back the registers that changed.
+    static func writeLRs(_ l: ListRegisters, was old: ListRegisters) {
+        for i in 0..<ListRegisters.count where l.lr[i] != old.lr[i] { GIC.writeLR(i, l.lr[i]) }
+    }
+
+    /// Puts `l` in the loaded vCPU's list registers; false if all four are taken.
     static func place(_ l: ListRegister) -> Bool {
-        var free = -1
-        for i in 0..<4 {
-            let cur = ListRegister(raw: GIC.readLR(i))
-            if cur.isEmpty { if free < 0 { free = i } } else if cur.intid == l.intid && cur.raw & ListRegister.pending != 0 { return true }
-        }
-        guard free >= 0 else { return false }
-        GIC.writeLR(free, l.raw)
-        return true
+        let old = hardwareLRs()
+        var new = old
+        let placed = new.queue(l)
+        writeLRs(new, was: old)
+        return placed
     }
 
     /// PPI 27 for the loaded vCPU: a hardware list register (the guest's EOI deactivates it).
@@ -212,23 +211,19 @@ extension AArch64: GuestHosting {
 
     public static func vcpuRun(_ r: UnsafeMutablePointer<a64_vcpu_t>, _ vm: UnsafeMutablePointer<A64VM>,
                                sliceEnd: UInt64) -> VMExit<Never> {
-        var pend = r.pointee.pending | a64_atomic_swap64(&r.pointee.inject, 0)
-        var bits = pend
-        while bits != 0 {
-            let n = UInt32(bits.trailingZeroBitCount)
-            bits &= bits - 1
-            if place(ListRegister.make(n)) { pend &= ~(1 << UInt64(n)) }
-        }
-        r.pointee.pending = pend
-        // Device SPIs go to vCPU 0 (Rumpk takes them there), linked to the physical SPI.
-        if r.pointee.index == 0 {
-            var spis = vm.pointee.gic.pending & vm.pointee.gic.enabled
-            while spis != 0 {
-                let n = UInt32(spis.trailingZeroBitCount)
-                spis &= spis - 1
-                if place(ListRegister.make(32 + n, physical: 32 + n)) { vm.pointee.gic.pending &= ~(1 << UInt64(n)) }
-            }
-        }
+        // SGIs raised for this vCPU, and device SPIs for vCPU 0 (Rumpk takes them
+        // there), into free list registers; what does not fit stays pending, and
+        // the underflow maintenance interrupt brings the vCPU back to place it.
+        var priv = r.pointee.pending | a64_atomic_swap64(&r.pointee.inject, 0)
+        let spis = r.pointee.index == 0 ? vm.pointee.gic.pending & vm.pointee.gic.enabled : 0
+        var spisLeft = spis
+        let old = hardwareLRs()
+        var lrs = old
+        let overflow = lrs.fill(privatePending: &priv, spiPending: &spisLeft)
+        writeLRs(lrs, was: old)
+        r.pointee.pending = priv
+        vm.pointee.gic.pending &= ~(spis & ~spisLeft)
+        a64_write_ich_hcr(overflow ? ICH.enable | ICH.underflowInterrupt : ICH.enable)
         a64_write_hcr_el2(HCR.guest.rawValue)
         a64_write_cptr_el2(0x37FF)               // RES1 bits, TFP and TZ: FP/SIMD and SVE trap
         a64_write_cnthctl_el2(1)                 // EL1PCTEN; EL1PCEN = 0: the physical timer traps
@@ -237,6 +232,7 @@ extension AArch64: GuestHosting {
         a64_write_cnthp_ctl_el2(1)
         a64_isb()
         rumkv_vcpu_enter(r)
+        if overflow { a64_write_ich_hcr(ICH.enable) }   // it is level-triggered: off outside the guest
         let exit = decode(r)
         a64_write_cnthp_ctl_el2(0)
         a64_isb()

@@ -85,3 +85,89 @@ public struct VirtualGIC {
     }
 }
 
+
+/// One list register's value (ICH_LR<n>_EL2, IHI 0069 12.4.6): state in
+/// [63:62] (pending 01, active 10, both 11), HW [61], group 1 [60], priority
+/// [55:48], the physical INTID [41:32] when HW = 1, the virtual INTID [31:0].
+public struct ListRegister: Equatable {
+    public var raw: UInt64
+    public init(raw: UInt64) { self.raw = raw }
+    public static let pending: UInt64 = 1 << 62, active: UInt64 = 1 << 63, hw: UInt64 = 1 << 61, group1: UInt64 = 1 << 60
+    /// Every interrupt Rumkv injects has the priority it gives all physical ones (GIC.priority).
+    public static let priority: UInt64 = 0xA0
+    public var isEmpty: Bool { raw >> 62 == 0 }
+    public var isPending: Bool { raw & ListRegister.pending != 0 }
+    public var intid: UInt32 { UInt32(truncatingIfNeeded: raw & 0xFFFF_FFFF) }
+    public var isHardware: Bool { raw & ListRegister.hw != 0 }
+    public var physical: UInt32 { UInt32(truncatingIfNeeded: (raw >> 32) & 0x3FF) }
+    /// A pending group-1 interrupt, linked to physical `physical` when given
+    /// (the guest's deactivation then deactivates the physical interrupt).
+    public static func make(_ intid: UInt32, physical: UInt32? = nil) -> ListRegister {
+        var v = pending | group1 | priority << 48 | UInt64(intid)
+        if let p = physical { v |= hw | UInt64(p & 0x3FF) << 32 }
+        return ListRegister(raw: v)
+    }
+}
+
+/// A vCPU's four list registers (QEMU and the GIC-500/600 have 4: ICH_VTR_EL2)
+/// and how pending virtual interrupts go into them. More can pend than fit:
+/// the rest stay in the caller's bitmaps, and `fill` says so, so the port
+/// enables the underflow maintenance interrupt (ICH_HCR_EL2.UIE, PPI 25: at
+/// most one list register still valid) and refills at the exit it causes.
+public struct ListRegisters {
+    public static let count = 4
+    public var lr: InlineArray<4, UInt64>
+    public init(_ lr: InlineArray<4, UInt64> = .init(repeating: 0)) { self.lr = lr }
+
+    /// Puts `l` in a list register. An INTID is never in two registers (that is
+    /// UNPREDICTABLE: IHI 0069, ICH_LR<n>_EL2): already pending there is
+    /// enough; a software interrupt the guest is still handling (active) becomes
+    /// active and pending. Otherwise the first free register; false if none.
+    public mutating func queue(_ l: ListRegister) -> Bool {
+        var free = -1
+        for i in 0..<ListRegisters.count {
+            let cur = ListRegister(raw: lr[i])
+            if cur.isEmpty {
+                if free < 0 { free = i }
+            } else if cur.intid == l.intid {
+                if cur.isPending { return true }
+                // Active only. A hardware one cannot pend again before the guest
+                // deactivates it (the physical interrupt is active meanwhile).
+                guard !cur.isHardware else { return true }
+                lr[i] |= ListRegister.pending
+                return true
+            }
+        }
+        guard free >= 0 else { return false }
+        lr[free] = l.raw
+        return true
+    }
+
+    /// Moves what fits of `privatePending` (bit n = SGI/PPI n) and `spiPending`
+    /// (bit n = SPI 32 + n, linked to the same physical SPI), lowest INTID first,
+    /// clearing the bits placed. True if some remain (ask for the underflow
+    /// maintenance interrupt).
+    public mutating func fill(privatePending: inout UInt64, spiPending: inout UInt64) -> Bool {
+        privatePending = Self.move(privatePending) { queue(.make(UInt32($0))) }
+        spiPending = Self.move(spiPending) { queue(.make(32 + UInt32($0), physical: 32 + UInt32($0))) }
+        return privatePending | spiPending != 0
+    }
+
+    /// The bits of `bits` that `place` could not take.
+    static func move(_ bits: UInt64, _ place: (Int) -> Bool) -> UInt64 {
+        var rest = bits, scan = bits
+        while scan != 0 {
+            let n = scan.trailingZeroBitCount
+            scan &= scan - 1
+            if place(n) { rest &= ~(1 << UInt64(n)) }
+        }
+        return rest
+    }
+
+    /// Some register holds a pending interrupt (the guest has something to take).
+    public var anyPending: Bool {
+        var any = false
+        for i in 0..<ListRegisters.count where ListRegister(raw: lr[i]).isPending { any = true }
+        return any
+    }
+}

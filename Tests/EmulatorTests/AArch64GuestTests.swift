@@ -18,6 +18,14 @@ final class AArch64GuestTests: XCTestCase {
         try GuestScenarios.runAndManage(.aarch64, restarts: 10, exits: ["console", "wfi"])
     }
 
+    /// The same on the other CPU QEMU offers and the issue names: cortex-a57
+    /// (44-bit PA, 8-bit VMIDs, no VHE, no PAuth) with four CPUs, one boot: the
+    /// three guests spread over four CPUs, lifecycle, restarts, no leak.
+    func testCortexA57WithFourCPUs() throws {
+        try GuestScenarios.runAndManage(.aarch64, smp: 4, cpus: "0,1,2,3", cpu: "cortex-a57",
+                                        bannerLines: ["cpus: 4", "VMID bits 8"], restarts: 4, exits: ["console", "wfi"])
+    }
+
     /// The hostile guest tries every attack of the riscv64 scenario at EL1
     /// (PSCI NOT_SUPPORTED for unknown calls, the guest's own EL1 vector for
     /// the undefined instruction); each is contained and reported.

@@ -2,9 +2,9 @@
 //
 // Under QEMU -icount shift=0 instruction counts and guest time do not depend
 // on the host's speed, so these are regression guards, not timing tests.
-// The same checks run on riscv64 and aarch64; where aarch64 misses a target
-// of the issue (null call <= 150 instructions, image <= 128 KiB) its bound is
-// the measured number plus a margin, and the README says so.
+// The same checks run on riscv64 and aarch64, with the issue's targets (null
+// call <= 150 instructions, image <= 128 KiB) and, where a port does much
+// better, a bound just above its measured number.
 
 import Foundation
 import XCTest
@@ -22,17 +22,23 @@ final class BenchTests: XCTestCase {
         let builder = try Builder(root: TestImages.root)
         let r = try Bench.run(builder, arch, try TestImages.images(arch))
         print(r.report)
-        XCTAssertGreaterThan(r.nullCallInstructions, 20, "the call really went through the hypervisor")
+        // aarch64 answers the null HVC in its EL2 vector (about 16 instructions there);
+        // riscv64's SBI fast path saves and restores all registers (about 100).
+        XCTAssertGreaterThan(r.nullCallInstructions, arch == .aarch64 ? 10 : 20, "the call really went through the hypervisor")
         XCTAssertGreaterThan(r.timerSetInstructions, 0)
-        XCTAssertLessThanOrEqual(r.imageLoadBytes, 128 * 1024 + (arch == .aarch64 ? 32 * 1024 : 0), "hypervisor image target")
+        XCTAssertLessThanOrEqual(r.imageLoadBytes, 128 * 1024, "hypervisor image target")
         switch arch {
         case .aarch64:
-            // Measured 366 (PMU cycle counter, one per instruction under -icount): target 150 missed.
-            XCTAssertLessThanOrEqual(r.nullCallInstructions, 400, "null HVC round trip (regression bound)")
+            // Measured 17 (PMU cycle counter, one per instruction under -icount) with the
+            // vector's fast path (Boot/include/aarch64/fastcalls.h); 366 through the full exit.
+            XCTAssertLessThanOrEqual(r.nullCallInstructions, 20, "null HVC round trip (answered in the EL2 vector)")
+            // Measured 105,876 bytes: the console UART write and printers out of line and
+            // Rumkv built without -mstrict-align (its EL2 MMU maps RAM as Normal memory); 150,548 before.
+            XCTAssertLessThanOrEqual(r.imageLoadBytes, 108 * 1024, "aarch64 image (regression bound)")
             XCTAssertLessThanOrEqual(r.timerSetInstructions, 20, "the guest owns its virtual timer: no exit")
             XCTAssertEqual(r.timebaseHz, 62_500_000)
-            // The restart phase is not run on aarch64 (configs/bench/aarch64.toml): 0 means not measured.
-            XCTAssertEqual(r.restartMicros, 0)
+            // 62.5 MHz ticks: 125 is 2 us, as riscv64's 20 ticks of 10 MHz.
+            XCTAssertLessThanOrEqual(r.timerWakeTicks, 125, "a guest in wfi wakes within 2 us of its deadline")
         case .x86_64:
             // Measured 320 ticks (RUM_HC_VERSION is answered in the port's run loop): target 150 missed.
             XCTAssertLessThanOrEqual(r.nullCallInstructions, 600, "null VMCALL round trip (regression bound)")
@@ -40,12 +46,16 @@ final class BenchTests: XCTestCase {
             XCTAssertGreaterThan(r.timerWakeTicks, 0, "the wake-up is an injected vector after a hlt exit, never early")
             XCTAssertLessThan(r.timerWakeTicks, r.timebaseHz / 1000, "woken within 1 ms of its deadline, not at a slice end")
             XCTAssertEqual(Double(r.timebaseHz), 10_000_000, accuracy: 500_000, "the TSC against the PIT at Bochs's ips")
-            XCTAssertGreaterThan(r.restartMicros, 0, "a restart was measured")
         default:
             XCTAssertLessThanOrEqual(r.nullCallInstructions, 150, "null SBI round trip target")
             XCTAssertEqual(r.timebaseHz, 10_000_000)
             XCTAssertLessThanOrEqual(r.timerWakeTicks, 20, "a guest in wfi wakes within 2 us of its deadline")
-            XCTAssertGreaterThan(r.restartMicros, 0, "a restart was measured")
+        }
+        XCTAssertGreaterThan(r.restartMicros, 0, "a restart was measured")
+        if arch == .x86_64 {
+            // Bochs time at 10 M ticks per second: ~29 ms is ~290 k instructions (target missed as stated).
+            XCTAssertLessThanOrEqual(r.restartMicros, 60_000, "x86_64 restart under Bochs (regression bound)")
+        } else {
             XCTAssertLessThanOrEqual(r.restartMicros, 2000, "blink recovery within 2 ms of guest time")
         }
     }

@@ -47,6 +47,8 @@ final class RISCV64GuestTests: XCTestCase {
             "gicd-store-pair: contained (stage-2 fault, write at 0x0000000008000000)",
             "mrs-scr-el3: contained (its own crash report",
             "psci-unknown-function: contained (answered -1)",
+            "psci-version: contained (answered 65537)",
+            "psci-migrate-info-type: contained (answered 2)",
         ])
     }
 

@@ -45,6 +45,19 @@ public enum Arch: String, CaseIterable, Sendable {
         }
     }
 
+    /// Flags the hypervisor's own modules drop: on aarch64 Rumkv runs at EL2 with
+    /// its MMU on and RAM mapped as Normal memory (Boot/aarch64/entry.S), where
+    /// unaligned accesses are allowed, so it needs no `-mstrict-align` (which
+    /// turns every possibly unaligned load into byte loads: 10 KiB of its
+    /// image). The shared modules and Rumpk keep it: Rumpk runs with its EL1
+    /// MMU off, where all data accesses are Device accesses and must be aligned.
+    var hypervisorDroppedFlags: [String] {
+        switch self {
+        case .aarch64: ["-mstrict-align"]
+        default: []
+        }
+    }
+
     /// Parses a user-supplied architecture name, accepting common aliases.
     public static func parse(_ s: String) -> Arch? {
         switch s.lowercased() {

@@ -55,6 +55,8 @@ public struct Builder: Sendable {
         let name: String
         let sources: [String]       // directories (recursive) or files, relative to root
         var noAllocations = false
+        /// Rumkv's own modules (Arch.hypervisorDroppedFlags apply).
+        var hypervisor = false
     }
 
     var commonSwiftFlags: [String] {
@@ -85,8 +87,8 @@ public struct Builder: Sendable {
 
         // Hypervisor.
         let hvObjs = try compileModules(arch, variant, objs, [
-            Module(name: "RumkvCore", sources: ["Hypervisor/Core"]),
-            Module(name: "Rumkv", sources: ["Hypervisor/\(arch.rawValue)"]),
+            Module(name: "RumkvCore", sources: ["Hypervisor/Core"], hypervisor: true),
+            Module(name: "Rumkv", sources: ["Hypervisor/\(arch.rawValue)"], hypervisor: true),
         ], prefix: "hv-")
         let hvAsm = try assembleAll(arch, dir: "Boot/\(arch.rawValue)", objs, prefix: "hv-", skipPrefix: "guest")
         let hypervisor = out.appendingPathComponent("rumkv.elf")
@@ -126,7 +128,7 @@ public struct Builder: Sendable {
             let files = try swiftSources(m.sources)
             guard !files.isEmpty else { throw BuildError("module \(m.name) has no sources in \(m.sources)") }
             let obj = objs.appendingPathComponent("\(prefix)\(m.name).o")
-            var args = commonSwiftFlags + ["-target", arch.triple] + arch.swiftFlags
+            var args = commonSwiftFlags + ["-target", arch.triple] + Builder.without(arch.swiftFlags, m.hypervisor ? arch.hypervisorDroppedFlags : [])
             args += ["-module-name", m.name, "-emit-module",
                      "-emit-module-path", objs.appendingPathComponent("\(m.name).swiftmodule").path,
                      "-I", objs.path,
@@ -141,10 +143,24 @@ public struct Builder: Sendable {
         return result
     }
 
+    /// `flags` without each of `dropped` (and, for a `-Xcc` pair, its `-Xcc`).
+    static func without(_ flags: [String], _ dropped: [String]) -> [String] {
+        var out: [String] = []
+        for f in flags {
+            if dropped.contains(f) {
+                if out.last == "-Xcc" { out.removeLast() }
+                continue
+            }
+            out.append(f)
+        }
+        return out
+    }
+
     func compileC(_ arch: Arch, _ file: String, _ objs: URL, extra: [String] = [], prefix: String = "") throws -> URL {
         let src = file.hasPrefix("/") ? URL(fileURLWithPath: file) : root.appendingPathComponent(file)
         let obj = objs.appendingPathComponent(prefix + src.deletingPathExtension().lastPathComponent + ".o")
-        var args = ["--target=\(arch.clangTarget)"] + arch.codegenFlags + extra
+        let dropped = prefix == "hv-" ? arch.hypervisorDroppedFlags : []
+        var args = ["--target=\(arch.clangTarget)"] + Builder.without(arch.codegenFlags, dropped) + extra
         args += ["-ffreestanding", "-nostdlib", "-fno-pic", "-fno-stack-protector",
                  "-I", root.appendingPathComponent("Boot/include/\(arch.rawValue)").path,
                  "-I", root.appendingPathComponent("Shared/include").path,

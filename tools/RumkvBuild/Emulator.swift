@@ -20,6 +20,9 @@ public struct EmulatorOptions: Sendable {
     public var consoleSocket: String? = nil
     /// Deterministic instruction counting (-icount shift=0) for benchmarks.
     public var icount = false
+    /// The CPU model (QEMU -cpu) on aarch64 instead of `max,pauth-impdef=on`,
+    /// e.g. "cortex-a57" (44-bit PA, 8-bit VMIDs, no VHE, no PAuth).
+    public var cpu: String? = nil
     public init() {}
 }
 
@@ -60,7 +63,7 @@ public enum Emulator {
                     "-bios", "default"]
         case .aarch64:
             args = ["-machine", o.withoutVirtualization ? "virt,gic-version=3" : "virt,virtualization=on,gic-version=3",
-                    "-cpu", "max,pauth-impdef=on"]   // QEMU's own PAuth algorithm: much faster under TCG
+                    "-cpu", o.cpu ?? "max,pauth-impdef=on"]   // QEMU's own PAuth algorithm: much faster under TCG
         case .x86_64:
             args = ["-machine", "q35", "-cpu", "qemu64"]
         }

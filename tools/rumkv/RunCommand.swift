@@ -21,6 +21,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Memory in MiB (64-4096).")
     var memory: Int = 256
 
+    @Option(help: "aarch64 CPU model for QEMU -cpu (default max,pauth-impdef=on; e.g. cortex-a57).")
+    var cpu: String?
+
     @Option(help: "Partition config (guests). Default: configs/qemu-<arch>-virt/three-guests.toml when it exists.")
     var config: String?
 
@@ -51,6 +54,7 @@ struct RunCommand: ParsableCommand {
         var options = EmulatorOptions()
         options.smp = smp
         options.memoryMiB = memory
+        options.cpu = cpu
         options.icount = icount
         try Emulator.validate(options)
         _ = try Emulator.locate(a)

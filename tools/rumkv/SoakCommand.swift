@@ -12,7 +12,7 @@ struct SoakCommand: ParsableCommand {
     struct Fuzz: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Random hypercalls from a seeded generator (configs/soak/<arch>-fuzz.toml); fails if the hypervisor traps, another guest stalls or the console stops answering.")
-        @Option(help: "Architecture (riscv64 hosts guests so far).") var arch: String = "riscv64"
+        @Option(help: "Architecture: riscv64 or aarch64.") var arch: String = "riscv64"
         @Option(help: "Calls to make (rounded up to the fuzzer's rounds of 10,000).") var calls: Int = 1_000_000
 
         func run() throws {
@@ -28,7 +28,7 @@ struct SoakCommand: ParsableCommand {
     struct Restart: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Crash-restart cycles of one guest (configs/soak/<arch>-restart.toml); fails if memory does not come back, restarts stall or another guest suffers.")
-        @Option(help: "Architecture (riscv64 hosts guests so far).") var arch: String = "riscv64"
+        @Option(help: "Architecture: riscv64 or aarch64.") var arch: String = "riscv64"
         @Option(help: "Crash-restart cycles.") var cycles: Int = 1000
 
         func run() throws {

@@ -70,7 +70,8 @@ static inline void a64_dsb(void) { __asm__ volatile("dsb sy" ::: "memory"); }
 /* BRK #0x52 ('R'): the test build's deliberate trap; ESR.ISS carries 0x52. */
 static inline void a64_brk_test(void) { __asm__ volatile("brk #0x52" ::: "memory"); }
 
-/* MMIO. With the MMU off every data access is Device-nGnRnE; inline asm keeps
+/* MMIO: Device-nGnRnE (Rumpk runs with its MMU off; Rumkv maps MMIO as
+ * Device, Boot/aarch64/entry.S). Inline asm keeps
  * each access a single ldr/str (never a pair or writeback form, which give
  * ISV = 0 when trapped: ports.md). */
 static inline uint32_t a64_mmio_read32(uint64_t addr) {

@@ -19,6 +19,7 @@
 #define VC_FAR      0x178
 #define VC_HPFAR    0x180
 #define VC_VECTOR   0x188   /* vector slot the exit came through (8 = sync, 9 = IRQ, ...) */
+#define VC_FAST_CALLS 0x2B0 /* calls answered in the vector (vectors.S, rumkv_hvc_fast) */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -61,6 +62,7 @@ _Static_assert(__builtin_offsetof(a64_vcpu_t, host) == VC_HOST, "host");
 _Static_assert(__builtin_offsetof(a64_vcpu_t, esr) == VC_ESR, "esr");
 _Static_assert(__builtin_offsetof(a64_vcpu_t, hpfar) == VC_HPFAR, "hpfar");
 _Static_assert(__builtin_offsetof(a64_vcpu_t, vector) == VC_VECTOR, "vector");
+_Static_assert(__builtin_offsetof(a64_vcpu_t, fast_calls) == VC_FAST_CALLS, "fast_calls");
 
 /* switch.S */
 void rumkv_vcpu_enter(a64_vcpu_t *vcpu);

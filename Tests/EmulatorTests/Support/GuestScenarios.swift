@@ -17,12 +17,15 @@ enum GuestScenarios {
     /// stop/start, then `restarts` restarts leave the free memory unchanged.
     /// `exits`: the exit counters that must be non-zero in beta's `info` on this
     /// architecture (how an idle guest shows: wfi traps, or slice ticks where it polls).
+    /// `cpu`: a QEMU CPU model other than the default; `bannerLines`: what the banner must also say.
     /// `busyCPUs`: CPUs whose `stats` row must count guest exits (each ran guests);
     /// `alphaLines`: lines alpha's backlog must show once its heartbeats advanced.
-    static func runAndManage(_ arch: Arch, smp: Int = 2, cpus: String = "0,1", restarts: Int, exits nonZero: [String],
-                             busyCPUs: [Int] = [], alphaLines: [String] = []) throws {
-        let (s, banner) = try ConsoleSession.bootGuests("verbose-three", arch: arch, smp: smp)
+    static func runAndManage(_ arch: Arch, smp: Int = 2, cpus: String = "0,1", cpu: String? = nil, bannerLines: [String] = [],
+                             restarts: Int, exits nonZero: [String], busyCPUs: [Int] = [], alphaLines: [String] = []) throws {
+        let (s, banner) = try ConsoleSession.bootGuests("verbose-three", arch: arch, smp: smp, cpu: cpu,
+                                                        harts: smp == 2 ? nil : smp)
         defer { s.terminate() }
+        for line in bannerLines { XCTAssertTrue(banner.contains(line), "missing '\(line)' in:\n\(banner)") }
         XCTAssertTrue(banner.contains("Rumkv 0.1.0 (\(arch.rawValue))"), banner)
         XCTAssertTrue(banner.contains("guests: 3 in the boot bundle"), banner)
         XCTAssertTrue(banner.contains("alpha: started") && banner.contains("beta: started"), banner)
@@ -36,6 +39,12 @@ enum GuestScenarios {
         XCTAssertEqual(list.map(\.state), ["running", "running", "running"])
         XCTAssertEqual(list.map(\.cpus), [cpus, cpus, cpus])
         XCTAssertEqual(list.map(\.memory), ["4 MiB", "4 MiB", "4 MiB"])
+        // Uptime is the time since that guest started, read without -icount: seconds
+        // right after boot (not the machine's counter since power-on), gamma's the least.
+        let uptimes = list.map { Int($0.uptime.dropLast()) ?? -1 }
+        XCTAssertEqual(list.map { $0.uptime.last }, ["s", "s", "s"])
+        XCTAssertTrue(uptimes.allSatisfy { (0...120).contains($0) }, "uptimes just after boot: \(uptimes)")
+        XCTAssertLessThanOrEqual(uptimes[2], uptimes[0], "gamma started after alpha: \(uptimes)")
 
         let first = try ["alpha", "beta", "gamma"].map { try s.lastHeartbeat($0) }
         let ready = try s.backlog("alpha")
@@ -104,6 +113,9 @@ enum GuestScenarios {
         XCTAssertTrue(log.contains("[rumkv: new instance]"), "the backlog marks new instances:\n\(log)")
         XCTAssertTrue(log.contains("rumpk[beta]: ready (\(arch.rawValue), abi \(abi), restarts \((restarts + 1) / 2))"), log)
         XCTAssertEqual(try s.row("alpha").restarts, 0, "the others were not touched")
+        let after = try ["alpha", "beta"].map { Int(try s.row($0).uptime.dropLast()) ?? -1 }
+        XCTAssertGreaterThanOrEqual(after[0], uptimes[0], "alpha's uptime went on")
+        XCTAssertLessThanOrEqual(after[1], after[0], "beta's uptime counts from its restart: \(after)")
         try ConsoleBehaviour.checkShutdown(s)
     }
 

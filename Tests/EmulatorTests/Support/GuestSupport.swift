@@ -19,14 +19,19 @@ enum TestConfigs {
     /// that are the same on every architecture but for their `arch` line, so
     /// for another architecture a copy with that line changed is written to a
     /// temporary directory (the test configs name no files relative to themselves).
-    static func url(_ name: String, arch: Arch) throws -> URL {
+    /// `harts`: the partition's hart count instead of the config's `harts = 2`.
+    static func url(_ name: String, arch: Arch, harts: Int? = nil) throws -> URL {
         let original = url(name)
-        guard arch != .riscv64 else { return original }
+        guard arch != .riscv64 || harts != nil else { return original }
         let text = try String(contentsOf: original, encoding: .utf8)
-        let retargeted = text.replacingOccurrences(of: "arch = \"riscv64\"", with: "arch = \"\(arch.rawValue)\"")
+        var retargeted = text.replacingOccurrences(of: "arch = \"riscv64\"", with: "arch = \"\(arch.rawValue)\"")
+        if let h = harts {
+            XCTAssertTrue(retargeted.contains("\nharts = 2\n"), "\(name) has a 'harts = 2' line to change")
+            retargeted = retargeted.replacingOccurrences(of: "\nharts = 2\n", with: "\nharts = \(h)\n")
+        }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rumkv-configs-\(arch.rawValue)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let copy = dir.appendingPathComponent("\(name).toml")
+        let copy = dir.appendingPathComponent(harts.map { "\(name)-\($0)" } ?? name).appendingPathExtension("toml")
         try retargeted.write(to: copy, atomically: true, encoding: .utf8)
         return copy
     }
@@ -34,13 +39,14 @@ enum TestConfigs {
 
 extension ConsoleSession {
     /// Boots `arch` (riscv64 by default) with the guests (and QEMU devices) of config `name` and waits for the prompt.
-    static func bootGuests(_ name: String, arch: Arch = .riscv64, smp: Int = 2, extra: [String] = [],
-                           timeout: TimeInterval = 60) throws -> (ConsoleSession, String) {
+    static func bootGuests(_ name: String, arch: Arch = .riscv64, smp: Int = 2, cpu: String? = nil, harts: Int? = nil,
+                           extra: [String] = [], timeout: TimeInterval = 60) throws -> (ConsoleSession, String) {
         try requireEmulator(arch)
         let images = try TestImages.images(arch)
         var o = EmulatorOptions()
         o.smp = smp
-        let prepared = try Builder(root: TestImages.root).prepareBundle(config: TestConfigs.url(name, arch: arch),
+        o.cpu = cpu
+        let prepared = try Builder(root: TestImages.root).prepareBundle(config: TestConfigs.url(name, arch: arch, harts: harts),
                                                                         images: images, arch: arch)
         o.bundle = prepared.url
         o.extra = prepared.emulatorArguments + extra   // the config's QEMU devices, then the caller's

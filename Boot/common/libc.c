@@ -4,7 +4,9 @@
  * -ffreestanding -fno-builtin so the compiler does not turn these loops back
  * into calls to themselves. Aligned bulk work goes 8 bytes at a time: guest
  * RAM is zeroed on every (re)start, and blink recovery has a 2 ms budget.
- * Shared by every image on every architecture.
+ * Shared by every image on every architecture; on x86_64 the aligned words
+ * go through `rep stosq` / `rep movsq` (SDM Vol. 1 7.3.9.3, fast-string
+ * operation), one instruction for the whole run.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +17,12 @@ void *memset(void *dst, int c, size_t n) {
     uint64_t w = (unsigned char)c;
     w |= w << 8; w |= w << 16; w |= w << 32;
     uint64_t *q = (uint64_t *)d;
+#if defined(__x86_64__)
+    /* x86: one `rep stosq` (fast-string operation) for the aligned words. */
+    size_t words = n / 8;
+    __asm__ volatile("rep stosq" : "+D"(q), "+c"(words) : "a"(w) : "memory");
+    n &= 7;
+#endif
     for (; n >= 64; n -= 64, q += 8) {
         q[0] = w; q[1] = w; q[2] = w; q[3] = w; q[4] = w; q[5] = w; q[6] = w; q[7] = w;
     }
@@ -31,6 +39,11 @@ void *memcpy(void *restrict dst, const void *restrict src, size_t n) {
         while (n && ((uintptr_t)d & 7)) { *d++ = *s++; n--; }
         uint64_t *qd = (uint64_t *)d;
         const uint64_t *qs = (const uint64_t *)s;
+#if defined(__x86_64__)
+        size_t words = n / 8;
+        __asm__ volatile("rep movsq" : "+D"(qd), "+S"(qs), "+c"(words) :: "memory");
+        n &= 7;
+#endif
         for (; n >= 8; n -= 8) *qd++ = *qs++;
         d = (unsigned char *)qd; s = (const unsigned char *)qs;
     }

@@ -161,6 +161,71 @@ long_mode:
     hlt
     jmp     9b
 
+/*
+ * Secondary CPUs (application processors). The BSP copies the 16-bit
+ * trampoline below to a free page under 1 MiB (X86_TRAMPOLINE_BASE, SIPI
+ * vector 0x08) and sends INIT-SIPI-SIPI through its local APIC (Smp.swift).
+ * The AP starts in real mode at CS:IP = 0x0800:0000 (SDM Vol. 3A 9.4.4,
+ * "startup IPI"), loads the BSP's GDT, enables PAE, points CR3 at the boot
+ * page tables, sets EFER.LME and then CR0.PE and CR0.PG together (Bochs and
+ * the SDM's IA-32e activation rule only require PAE and LME before PG), and
+ * far-jumps into 64-bit code in the image. There it takes the stack the BSP
+ * left in x86_ap_stack_top, loads the shared TSS (clearing the busy bit the
+ * BSP's ltr set) and IDT, and calls rumkv_secondary_main(x86_ap_index).
+ * One AP starts at a time, so the two words are not contended.
+ */
+#define X86_TRAMPOLINE_BASE 0x8000
+#define TRAMP(sym) (sym - x86_ap_trampoline + X86_TRAMPOLINE_BASE)
+
+    .section .text.entry, "ax"
+    .code16
+    .globl  x86_ap_trampoline
+x86_ap_trampoline:
+    cli
+    cld
+    xorw    %ax, %ax
+    movw    %ax, %ds
+    lgdtl   TRAMP(ap_gdt_ptr)
+    movl    %cr4, %eax
+    orl     $CR4_PAE, %eax
+    movl    %eax, %cr4
+    movl    $boot_pml4, %eax
+    movl    %eax, %cr3
+    movl    $MSR_EFER, %ecx
+    rdmsr
+    orl     $EFER_LME, %eax
+    wrmsr
+    movl    $(CR0_PG | CR0_WP | CR0_PE | 0x30), %eax    /* + NE, ET; caches on (CD, NW clear) */
+    movl    %eax, %cr0
+    ljmpl   $0x08, $ap_long_mode
+    .balign 8
+ap_gdt_ptr:
+    .short  boot_gdt_end - boot_gdt - 1
+    .long   boot_gdt
+    .globl  x86_ap_trampoline_end
+x86_ap_trampoline_end:
+
+    .code64
+ap_long_mode:
+    movw    $0x10, %ax
+    movw    %ax, %ds
+    movw    %ax, %es
+    movw    %ax, %ss
+    xorl    %eax, %eax
+    movw    %ax, %fs
+    movw    %ax, %gs
+    movq    x86_ap_stack_top(%rip), %rsp
+    andb    $0xFD, boot_gdt+0x1D(%rip)      /* TSS type 0xB (busy) -> 0x9 (available) */
+    movw    $0x18, %ax
+    ltr     %ax
+    lidt    x86_idt_ptr(%rip)
+    movq    x86_ap_index(%rip), %rdi
+    xorl    %ebp, %ebp
+    call    rumkv_secondary_main
+10: cli
+    hlt
+    jmp     10b
+
     .section .rodata.entry, "a"
     .balign 4
 uart_setup:                                 /* { port, value } pairs, as Uart.initialize */
@@ -186,14 +251,21 @@ boot_gdt_ptr:
     .short  boot_gdt_end - boot_gdt - 1
     .quad   boot_gdt
 
+/* Handed from the BSP to the AP it is starting (Smp.swift). */
+    .balign 8
+    .globl  x86_ap_stack_top, x86_ap_index
+x86_ap_stack_top: .quad 0
+x86_ap_index:     .quad 0
+
     .section .bss.entry, "aw", @nobits
     .balign 4096
 boot_pml4:  .skip 4096
 boot_pdpt:  .skip 4096
 boot_pd:    .skip 4 * 4096
-/* VMXON region (SDM Vol. 3C 24.11.5): 4 KiB aligned, revision id written by Swift. */
+/* VMXON regions (SDM Vol. 3C 24.11.5), one per CPU (at most 8): 4 KiB
+ * aligned, revision id written by Swift. */
     .globl  x86_vmxon_region
-x86_vmxon_region: .skip 4096
+x86_vmxon_region: .skip 8 * 4096
 /* VMX pages shared by every vCPU (VCPU.swift fills them at boot): I/O bitmaps
  * A and B (every port exits), the MSR bitmap (every MSR exits), and the
  * guest boot tables (GuestBootTables: page tables and GDT, mapped read-only

@@ -166,6 +166,7 @@ x86_vector_table:
 
     .section .data.vectors, "aw"
     .balign 16
+    .globl  x86_idt_ptr
 x86_idt_ptr:
     .short  32 * 16 - 1
     .quad   x86_idt

@@ -55,6 +55,15 @@ func rumkvMain(_ magic: UInt64, _ infoAddress: UInt64) -> Never {
     } catch {
         H.refuse(error.reason)
     }
+    // The AP trampoline page must not hold the multiboot information or a module.
+    let trampoline = PhysicalRange(base: Smp.trampolineBase, size: 4096)
+    func overlaps(_ a: PhysicalRange, _ b: PhysicalRange) -> Bool { a.base < b.end && b.base < a.end }
+    var trampolineFree = !overlaps(PhysicalRange(base: infoAddress, size: UInt64(info.totalSize)), trampoline)
+    info.forEachModule { start, end in
+        if overlaps(PhysicalRange(base: start, size: end - start), trampoline) { trampolineFree = false }
+    }
+    Smp.trampolineFree = trampolineFree
+    Smp.record(platform)
     // The 8259 PICs stay masked: the hypervisor polls and guests get no physical interrupt.
     x86_outb(0x21, 0xFF)
     x86_outb(0xA1, 0xFF)
@@ -72,5 +81,5 @@ func rumkvMain(_ magic: UInt64, _ infoAddress: UInt64) -> Never {
         Out<X86_64>.line("): running without guests")
         Shell<X86_64>.run(platform)
     }
-    H.startWithGuests(platform, bundle: bundle, bootCPU: 0)
+    H.startWithGuests(platform, bundle: bundle, bootCPU: Smp.index(ofAPIC: UInt32(truncatingIfNeeded: platform.bootCPU)))
 }

@@ -14,6 +14,10 @@
 import ArchShims
 import RumkvCore
 import RumABI
+import Synchronization
+
+/// Bit n: CPU n was kicked; its idle spin ends (`kickCPU`).
+let idleKicks = Atomic<UInt64>(0)
 
 /// An x86 VM: its EPT.
 public struct X86VM {
@@ -26,7 +30,7 @@ extension X86_64: GuestHosting {
     public typealias VMState = X86VM
     public typealias PortTrap = X86Trap
 
-    public static func currentCPU() -> Int { 0 }
+    public static func currentCPU() -> Int { Smp.currentIndex() }
 
     /// Bochs' TSC counts instructions, so it is the instruction count there.
     public static func instructionsRetired() -> UInt64 { x86_rdtsc() }
@@ -114,14 +118,40 @@ extension X86_64: GuestHosting {
             VMX.write(F.guestRIP, r.pointee.rip)
             VMX.write(F.guestRSP, r.pointee.rsp)
             VMX.write(F.guestRFLAGS, r.pointee.rflags)
-            let exception = r.pointee.pending_exception
-            VMX.write(F.entryInterruptionInfo, exception)
-            if exception != 0 {
+            var entryInfo = r.pointee.pending_exception
+            if entryInfo != 0 {
                 VMX.write(F.entryExceptionError, 0)
                 r.pointee.pending_exception = 0
             }
             let now = x86_rdtsc()
-            let ticks = sliceEnd > now ? (sliceEnd - now) >> VMX.timerShift : 0
+            if r.pointee.clear_shadow != 0 {
+                VMX.write(F.guestInterruptibility, VMX.read(F.guestInterruptibility) & ~3)
+                r.pointee.clear_shadow = 0
+            }
+            let deadline = r.pointee.timer_deadline
+            if deadline != 0 && deadline <= now {
+                r.pointee.timer_deadline = 0
+                x86_atomic_or64(&r.pointee.inject, X86Interrupts.timer)
+            }
+            var window = false
+            let pending = x86_atomic_load64(&r.pointee.inject)
+            if pending != 0 {
+                switch X86Interrupts.decide(pending: pending, rflags: r.pointee.rflags,
+                                            interruptibility: VMX.read(F.guestInterruptibility),
+                                            exceptionPending: entryInfo != 0) {
+                case .none: break
+                case .inject(let vector, let bit):
+                    x86_atomic_and64(&r.pointee.inject, ~bit)
+                    entryInfo = X86Interrupts.entryInfo(vector: vector)
+                    r.pointee.injected &+= 1
+                case .openWindow: window = VMX.interruptWindowAllowed
+                }
+            }
+            VMX.write(F.entryInterruptionInfo, entryInfo)
+            VMX.write(F.procControls, UInt64(window ? VMX.proc | VMXControls.procInterruptWindow : VMX.proc))
+            // The slice ends at sliceEnd; an armed guest timer ends the run earlier, to be injected.
+            let stop = r.pointee.timer_deadline != 0 ? min(sliceEnd, r.pointee.timer_deadline) : sliceEnd
+            let ticks = stop > now ? (stop - now) >> VMX.timerShift : 0
             VMX.write(F.preemptionTimer, min(ticks, UInt64(UInt32.max)))
             let rc = rumkv_vmx_enter(r)
             if rc != 0 {
@@ -141,8 +171,13 @@ extension X86_64: GuestHosting {
                                      rax: r.pointee.rax, rcx: r.pointee.rcx, rdx: r.pointee.rdx,
                                      rsi: r.pointee.rsi, rdi: r.pointee.rdi)
             switch VMXDecode.decode(state) {
+            case .core(.tick) where x86_rdtsc() < sliceEnd:
+                continue                                    // the guest timer's deadline, not the slice's end
             case .core(let kind):
-                if case .call = kind { r.pointee.call_site = 0 }
+                if case .call(let call) = kind {
+                    r.pointee.call_site = 0
+                    if case .setTimer(let d) = call { r.pointee.timer_deadline = d == UInt64.max ? 0 : max(d, 1) }
+                }
                 return kind.exit(pc: r.pointee.rip)
             case .version:
                 r.pointee.rax = UInt64(RUM_HC_ABI_VERSION)
@@ -191,7 +226,7 @@ extension X86_64: GuestHosting {
                 }
                 fastDone(r)
             case .interruptWindow:
-                VMX.write(F.procControls, UInt64(VMX.proc))
+                break                                       // the next entry injects what waited
             }
             if x86_rdtsc() >= sliceEnd { return .tick }
         }
@@ -242,25 +277,33 @@ extension X86_64: GuestHosting {
         }
     }
 
-    /// After HLT (one byte, its exit reports the length).
+    /// After HLT (one byte, its exit reports the length); an `sti; hlt` pair's
+    /// shadow ends with it, so the next entry may inject at once.
     public static func vcpuSkip(_ r: UnsafeMutablePointer<x86_vcpu_t>) {
         r.pointee.rip &+= UInt64(r.pointee.instruction_length)
+        r.pointee.clear_shadow = 1
     }
 
-    /// Recorded for the next entry; guests get no interrupt vector yet (Rumpk's x86 port polls).
+    /// Pending until an entry finds the guest interruptible, then injected
+    /// as its vector (RUM_X86_VECTOR_*); any CPU may call this.
     public static func vcpuInject(_ r: UnsafeMutablePointer<x86_vcpu_t>, _ interrupt: VirtualInterrupt) {
         switch interrupt {
-        case .ipi: x86_atomic_or64(&r.pointee.inject, 1)
-        case .doorbell: x86_atomic_or64(&r.pointee.inject, 2)
+        case .ipi: x86_atomic_or64(&r.pointee.inject, X86Interrupts.ipi)
+        case .doorbell: x86_atomic_or64(&r.pointee.inject, X86Interrupts.doorbell)
         }
     }
 
     public static func vcpuWakeable(_ r: UnsafeMutablePointer<x86_vcpu_t>, _ vm: UnsafeMutablePointer<X86VM>,
                                     now: UInt64) -> Bool {
-        r.pointee.inject != 0
+        X86Interrupts.wakeable(pending: x86_atomic_load64(&r.pointee.inject), timerDeadline: r.pointee.timer_deadline,
+                               now: now, rflags: r.pointee.rflags)
     }
 
-    public static func vcpuTimerDeadline(_ r: UnsafeMutablePointer<x86_vcpu_t>) -> UInt64 { UInt64.max }
+    /// The guest timer's deadline while it can be taken (IF = 1).
+    public static func vcpuTimerDeadline(_ r: UnsafeMutablePointer<x86_vcpu_t>) -> UInt64 {
+        let d = r.pointee.timer_deadline
+        return d != 0 && r.pointee.rflags & X86Interrupts.interruptFlag != 0 ? d : UInt64.max
+    }
 
     public static func vcpuFastCalls(_ r: UnsafeMutablePointer<x86_vcpu_t>) -> UInt64 { r.pointee.fast_calls }
 
@@ -268,17 +311,32 @@ extension X86_64: GuestHosting {
 
     // MARK: CPUs and physical interrupts
 
-    /// The hypervisor runs with interrupts masked: idling is a bounded spin on the TSC.
+    /// The hypervisor runs with interrupts masked: idling is a bounded spin on
+    /// the TSC that also ends when another CPU kicks this one (`kickCPU`).
     public static func idle(until: UInt64) {
-        while x86_rdtsc() < until { x86_pause() }
+        let me = UInt64(1) << UInt64(currentCPU() & 63)
+        while x86_rdtsc() < until {
+            if idleKicks.load(ordering: .acquiring) & me != 0 { break }
+            x86_pause()
+        }
+        idleKicks.bitwiseAnd(~me, ordering: .acquiringAndReleasing)
     }
 
-    /// Secondary CPUs are not started yet on x86_64 (no INIT/SIPI trampoline).
-    public static func startSecondary(_ index: Int, hardwareID: UInt64, stack: HostPhysicalAddress) -> Bool { false }
+    /// INIT-SIPI-SIPI through the local APIC (Smp.swift); true once the AP is in VMX root.
+    public static func startSecondary(_ index: Int, hardwareID: UInt64, stack: HostPhysicalAddress) -> Bool {
+        Smp.start(index, apicID: UInt32(truncatingIfNeeded: hardwareID), stack: stack.value)
+    }
 
     public static func cpuReady(_ cpu: Int) {}
 
-    public static func kickCPU(_ cpu: Int) {}
+    /// Ends an idle spin on `cpu` at once (a vCPU it may run became runnable).
+    /// A CPU inside a guest is not interrupted: it sees the change at its next
+    /// exit, by its slice end at the latest (no IPI: Bochs delivers an
+    /// external-interrupt exit only when the guest's IF changes).
+    public static func kickCPU(_ cpu: Int) {
+        guard cpu >= 0, cpu < 64 else { return }
+        idleKicks.bitwiseOr(UInt64(1) << UInt64(cpu), ordering: .acquiringAndReleasing)
+    }
 
     public static func routeInterrupt(_ irq: UInt32, enabled: Bool, cpu: Int) {}
 

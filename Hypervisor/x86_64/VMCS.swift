@@ -60,6 +60,8 @@ enum VMX {
     nonisolated(unsafe) static var proc2: UInt32 = 0
     nonisolated(unsafe) static var exit: UInt32 = 0
     nonisolated(unsafe) static var entry: UInt32 = 0
+    /// Interrupt-window exiting may be set (primary controls' allowed-1 bit 2).
+    nonisolated(unsafe) static var interruptWindowAllowed = false
     /// The preemption timer counts TSC >> this (IA32_VMX_MISC bits 4:0).
     nonisolated(unsafe) static var timerShift: UInt64 = 0
     nonisolated(unsafe) static var cr0Fixed0: UInt64 = 0, cr0Fixed1: UInt64 = ~0
@@ -87,6 +89,7 @@ enum VMX {
         else { throw .controlsUnsupported }
         // CR3-load/store exiting are default-1 without the TRUE MSRs: then a guest's CR3 access exits and stops it.
         self.pin = pin; self.proc = proc
+        interruptWindowAllowed = (x86_rdmsr(hasTrue ? 0x48E : 0x482) >> 32) & UInt64(C.procInterruptWindow) != 0
         self.proc2 = proc2; self.exit = exit; self.entry = entry
         timerShift = x86_rdmsr(0x485) & 0x1F
         cr0Fixed0 = x86_rdmsr(0x486); cr0Fixed1 = x86_rdmsr(0x487)

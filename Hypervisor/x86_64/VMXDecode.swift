@@ -203,6 +203,11 @@ public enum X86Hypercall {
         case RUM_HC_YIELD: return .yield
         case RUM_HC_DOORBELL: return .doorbell(rdi)
         case RUM_HC_EXIT: return .systemReset(rdi == 0 ? .shutdown : .crash)
+        case RUM_HC_SET_TIMER: return .setTimer(rdi)
+        case RUM_HC_VCPU_START: return .vcpuStart(vcpu: rdi, entry: GuestPhysicalAddress(rsi), arg: rdx)
+        case RUM_HC_VCPU_STOP: return .vcpuStop
+        case RUM_HC_VCPU_STATUS: return .vcpuStatus(vcpu: rdi)
+        case RUM_HC_SEND_IPI: return .sendIPI(VCPUSet(bits: rdi))
         default: return .unsupported
         }
     }
@@ -418,5 +423,49 @@ public struct VirtualCOM1: Equatable {
         case (7, true): return .value(scratch)
         default: return .value(0)
         }
+    }
+}
+
+/// Which pending virtual interrupt enters the guest next (SDM Vol. 3C 26.6
+/// "Event Injection", 24.4.2 interruptibility state, 25.2 interrupt-window
+/// exiting). The port keeps one pending bit per source; the highest vector
+/// wins, as in a local APIC. An external interrupt may be injected only when
+/// the guest has RFLAGS.IF = 1, is not in an STI or MOV-SS shadow and no other
+/// event (an exception) is being injected on the same entry; otherwise the
+/// port asks for an interrupt-window exit and tries again then.
+public enum X86Interrupts {
+    public static let ipi: UInt64 = 1 << 0, doorbell: UInt64 = 1 << 1, timer: UInt64 = 1 << 2
+    public static let interruptFlag: UInt64 = 1 << 9
+
+    public static func vector(_ bit: UInt64) -> UInt8 {
+        switch bit {
+        case ipi: UInt8(RUM_X86_VECTOR_IPI)
+        case doorbell: UInt8(RUM_X86_VECTOR_DOORBELL)
+        default: UInt8(RUM_X86_VECTOR_TIMER)
+        }
+    }
+
+    public enum Decision: Equatable {
+        case none
+        /// Inject `vector` (VM-entry interruption information 0x8000_0000 | vector) and clear `bit`.
+        case inject(vector: UInt8, bit: UInt64)
+        /// Something is pending but the guest cannot take it now: exit when it can.
+        case openWindow
+    }
+
+    public static func decide(pending: UInt64, rflags: UInt64, interruptibility: UInt64, exceptionPending: Bool) -> Decision {
+        let p = pending & (ipi | doorbell | timer)
+        guard p != 0 else { return .none }
+        guard !exceptionPending, rflags & interruptFlag != 0, interruptibility & 0x3 == 0 else { return .openWindow }
+        let bit: UInt64 = p & ipi != 0 ? ipi : (p & doorbell != 0 ? doorbell : timer)
+        return .inject(vector: vector(bit), bit: bit)
+    }
+
+    /// The entry's interruption-information word for an external interrupt (type 0, valid).
+    public static func entryInfo(vector: UInt8) -> UInt64 { 0x8000_0000 | UInt64(vector) }
+
+    /// A HLT'ing vCPU wakes for a pending source or a due timer, and only with IF = 1.
+    public static func wakeable(pending: UInt64, timerDeadline: UInt64, now: UInt64, rflags: UInt64) -> Bool {
+        rflags & interruptFlag != 0 && (pending != 0 || (timerDeadline != 0 && timerDeadline <= now))
     }
 }

@@ -25,7 +25,7 @@ enum Virtualization {
     static let featureControlVMXOutsideSMX: UInt64 = 1 << 2
     static let cr4VMXE: UInt64 = 1 << 13
 
-    /// True between a successful VMXON and `leave()`.
+    /// True between the boot CPU's VMXON and `leave()` (power-off runs on the console CPU, 0).
     nonisolated(unsafe) static var inRootOperation = false
 
     struct Capabilities {
@@ -50,8 +50,8 @@ enum Virtualization {
         }
     }
 
-    /// Checks VMX, enables it and executes VMXON.
-    static func enter() throws(Failure) -> Capabilities {
+    /// Checks VMX, enables it and executes VMXON on CPU `cpu`'s region (entry.S: one page per CPU).
+    static func enter(cpu: Int = 0) throws(Failure) -> Capabilities {
         guard x86_cpuid(1, 0).ecx & (1 << 5) != 0 else { throw .noVMX }
 
         let control = x86_rdmsr(msrFeatureControl)
@@ -78,14 +78,14 @@ enum Virtualization {
         x86_write_cr4((x86_read_cr4() | cr4VMXE | x86_rdmsr(msrCR4Fixed0)) & cr4Fixed1)
 
         // SDM Vol. 3C 24.11.5 "VMXON Region": the region starts with the revision identifier (bit 31 clear).
-        let region = x86_vmxon_region_address()
+        let region = x86_vmxon_region_address() + UInt64(min(max(cpu, 0), 7)) * 4096
         UnsafeMutablePointer<UInt32>(bitPattern: UInt(region))!.pointee = revision
         switch x86_vmxon(region) {
         case 0: break
         case 1: throw .vmxonInvalid
         default: throw .vmxonValid
         }
-        inRootOperation = true
+        if cpu == 0 { inRootOperation = true }
         return Capabilities(revision: revision, unrestrictedGuest: secondary & (1 << 7) != 0)
     }
 

@@ -35,6 +35,7 @@ public enum Hypercall {
     public static let yield: UInt32 = RUM_HC_YIELD
     public static let doorbell: UInt32 = RUM_HC_DOORBELL
     public static let exit: UInt32 = RUM_HC_EXIT
+    public static let setTimer: UInt32 = RUM_HC_SET_TIMER
 }
 
 extension CmdPacket {

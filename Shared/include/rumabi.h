@@ -163,6 +163,17 @@ typedef struct rum_npl_header {
 #define RUM_HC_DOORBELL         3u   /* (doorbell) raise the peer's channel interrupt */
 #define RUM_HC_EXIT             4u   /* (code) the guest stops itself */
 #define RUM_HC_CONSOLE_READ     5u   /* (gpa, len) -> bytes of typed input read (aarch64 HVC, x86_64 VMCALL; riscv64 uses SBI DBCN) */
+#define RUM_HC_SET_TIMER        6u   /* (deadline) x86_64 only: one-shot guest timer at TSC value deadline (UINT64_MAX disarms), */
+                                     /* delivered as vector RUM_X86_VECTOR_TIMER; riscv64 has SBI TIME, aarch64 its virtual timer */
+/* x86_64 only (riscv64 has SBI HSM/IPI, aarch64 PSCI and SGIs): a guest's own vCPUs. */
+#define RUM_HC_VCPU_START       7u   /* (vcpu, entry, arg) start an offline vCPU: rip = entry, rdi = vcpu, rsi = arg */
+#define RUM_HC_VCPU_STOP        8u   /* the calling vCPU goes offline (does not return) */
+#define RUM_HC_VCPU_STATUS      9u   /* (vcpu) -> 0 on, 1 off */
+#define RUM_HC_SEND_IPI         10u  /* (vcpu mask) inject RUM_X86_VECTOR_IPI into each named vCPU */
+/* x86_64 vectors Rumkv injects (external interrupts, event injection). */
+#define RUM_X86_VECTOR_TIMER    0x20u
+#define RUM_X86_VECTOR_DOORBELL 0x21u
+#define RUM_X86_VECTOR_IPI      0x22u
 
 #define RUM_HC_OK               0
 #define RUM_HC_ERR_UNSUPPORTED  (-2)

@@ -67,12 +67,48 @@ final class VMXDecodeTests: XCTestCase {
         XCTAssertEqual(exit(18, rax: UInt64(RUM_HC_DOORBELL), rdi: 3), .core(.call(.doorbell(3))))
         XCTAssertEqual(exit(18, rax: UInt64(RUM_HC_EXIT)), .core(.call(.systemReset(.shutdown))))
         XCTAssertEqual(exit(18, rax: UInt64(RUM_HC_EXIT), rdi: 1), .core(.call(.systemReset(.crash))))
+        XCTAssertEqual(exit(18, rax: UInt64(RUM_HC_SET_TIMER), rdi: 0x1234_5678), .core(.call(.setTimer(0x1234_5678))))
+        XCTAssertEqual(exit(18, rax: UInt64(RUM_HC_SET_TIMER), rdi: ~0), .core(.call(.setTimer(~0))), "UINT64_MAX disarms")
+        XCTAssertEqual(exit(18, rax: UInt64(RUM_HC_VCPU_START), rdx: 0xABC, rsi: 0x8000_4000, rdi: 1),
+                       .core(.call(.vcpuStart(vcpu: 1, entry: GuestPhysicalAddress(0x8000_4000), arg: 0xABC))))
+        XCTAssertEqual(exit(18, rax: UInt64(RUM_HC_VCPU_STOP)), .core(.call(.vcpuStop)))
+        XCTAssertEqual(exit(18, rax: UInt64(RUM_HC_VCPU_STATUS), rdi: 7), .core(.call(.vcpuStatus(vcpu: 7))))
+        XCTAssertEqual(exit(18, rax: UInt64(RUM_HC_SEND_IPI), rdi: 0b10), .core(.call(.sendIPI(VCPUSet(bits: 2)))))
         XCTAssertEqual(exit(18, rax: 99), .core(.call(.unsupported)))
         XCTAssertEqual(exit(18, rax: 1 << 32 | UInt64(RUM_HC_YIELD)), .core(.call(.unsupported)), "upper rax bits are not ignored")
         XCTAssertEqual(X86Hypercall.encode(.success(42)), 42)
         XCTAssertEqual(Int64(bitPattern: X86Hypercall.encode(.failure(.notSupported))), Int64(RUM_HC_ERR_UNSUPPORTED))
         XCTAssertEqual(Int64(bitPattern: X86Hypercall.encode(.failure(.invalidAddress))), Int64(RUM_HC_ERR_ADDRESS))
         XCTAssertEqual(Int64(bitPattern: X86Hypercall.encode(.failure(.invalidParameter))), Int64(RUM_HC_ERR_INVALID))
+    }
+
+    /// Event injection: the highest pending vector, only with IF = 1, no STI or
+    /// MOV-SS shadow and no exception on the same entry; else an interrupt window.
+    func testInterruptInjectionDecision() {
+        typealias I = X86Interrupts
+        let on: UInt64 = 0x202, off: UInt64 = 0x2
+        XCTAssertEqual(I.decide(pending: 0, rflags: on, interruptibility: 0, exceptionPending: false), .none)
+        XCTAssertEqual(I.decide(pending: I.timer, rflags: on, interruptibility: 0, exceptionPending: false),
+                       .inject(vector: 0x20, bit: I.timer))
+        XCTAssertEqual(I.decide(pending: I.doorbell | I.timer, rflags: on, interruptibility: 0, exceptionPending: false),
+                       .inject(vector: 0x21, bit: I.doorbell), "the higher vector first")
+        XCTAssertEqual(I.decide(pending: I.ipi | I.doorbell | I.timer, rflags: on, interruptibility: 0, exceptionPending: false),
+                       .inject(vector: 0x22, bit: I.ipi))
+        XCTAssertEqual(I.decide(pending: I.timer, rflags: off, interruptibility: 0, exceptionPending: false), .openWindow, "IF = 0")
+        XCTAssertEqual(I.decide(pending: I.timer, rflags: on, interruptibility: 1, exceptionPending: false), .openWindow, "STI shadow")
+        XCTAssertEqual(I.decide(pending: I.timer, rflags: on, interruptibility: 2, exceptionPending: false), .openWindow, "MOV-SS shadow")
+        XCTAssertEqual(I.decide(pending: I.timer, rflags: on, interruptibility: 8, exceptionPending: false),
+                       .inject(vector: 0x20, bit: I.timer), "NMI blocking does not hold back an external interrupt")
+        XCTAssertEqual(I.decide(pending: I.timer, rflags: on, interruptibility: 0, exceptionPending: true), .openWindow,
+                       "one event per entry: the #GP goes first")
+        XCTAssertEqual(I.decide(pending: 1 << 40, rflags: on, interruptibility: 0, exceptionPending: false), .none,
+                       "unknown pending bits inject nothing")
+        XCTAssertEqual(I.entryInfo(vector: 0x21), 0x8000_0021, "valid, type 0 (external interrupt)")
+        XCTAssertTrue(I.wakeable(pending: I.doorbell, timerDeadline: 0, now: 5, rflags: on))
+        XCTAssertTrue(I.wakeable(pending: 0, timerDeadline: 5, now: 5, rflags: on), "the timer is due")
+        XCTAssertFalse(I.wakeable(pending: 0, timerDeadline: 6, now: 5, rflags: on))
+        XCTAssertFalse(I.wakeable(pending: 0, timerDeadline: 0, now: 5, rflags: on), "0 is disarmed")
+        XCTAssertFalse(I.wakeable(pending: I.doorbell, timerDeadline: 1, now: 5, rflags: off), "cli; hlt waits for good")
     }
 
     /// Any register contents decode to something, never a trap of the decoder.

@@ -79,6 +79,10 @@ static inline uint64_t x86_rdtsc(void) {
 }
 static inline void x86_hlt(void) { __asm__ volatile("hlt" ::: "memory"); }
 static inline void x86_cli(void) { __asm__ volatile("cli" ::: "memory"); }
+static inline void x86_sti(void) { __asm__ volatile("sti" ::: "memory"); }
+/* STI's one-instruction shadow makes the pair atomic: an interrupt pending
+ * before it is taken only once HLT waits (SDM Vol. 3A 6.8.3). */
+static inline void x86_sti_hlt(void) { __asm__ volatile("sti; hlt" ::: "memory"); }
 static inline void x86_pause(void) { __asm__ volatile("pause"); }
 static inline void x86_int3(void) { __asm__ volatile("int3" ::: "memory"); }
 static inline void x86_ud2(void) { __asm__ volatile("ud2" ::: "memory"); }
@@ -104,6 +108,8 @@ static inline int x86_vmwrite(uint64_t field, uint64_t value) {
     __asm__ volatile("vmwrite %3, %2; setc %0; setz %1" : "=qm"(cf), "=qm"(zf) : "r"(field), "rm"(value) : "cc", "memory");
     return cf ? 1 : (zf ? 2 : 0);
 }
+/* VMLAUNCH with no VMCS (a hostile guest's attempt; the hypervisor uses switch.S). */
+static inline void x86_vmlaunch_attempt(void) { __asm__ volatile("vmlaunch" ::: "cc", "memory"); }
 /* INVEPT type 2 (all contexts): descriptor {eptp, 0}. */
 static inline void x86_invept_all(void) {
     struct { uint64_t eptp, zero; } d = { 0, 0 };
@@ -127,6 +133,7 @@ static inline void x86_outb_port(uint16_t port, uint8_t v) { __asm__ volatile("o
 /* Atomics on a vCPU's pending-interrupt word (any CPU may raise). */
 static inline void x86_atomic_or64(uint64_t *p, uint64_t v) { __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST); }
 static inline uint64_t x86_atomic_swap64(uint64_t *p, uint64_t v) { return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST); }
+static inline void x86_atomic_and64(uint64_t *p, uint64_t v) { __atomic_fetch_and(p, v, __ATOMIC_SEQ_CST); }
 
 /* 32-bit device register access. */
 static inline uint32_t x86_mmio_read32(uint64_t addr) { return *(volatile uint32_t *)addr; }
@@ -143,4 +150,16 @@ extern char __image_start[], __image_end[], x86_vmxon_region[];
 static inline uint64_t x86_image_start(void) { return (uint64_t)__image_start; }
 static inline uint64_t x86_image_end(void) { return (uint64_t)__image_end; }
 static inline uint64_t x86_vmxon_region_address(void) { return (uint64_t)x86_vmxon_region; }
+/* Secondary-CPU start (entry.S): the real-mode trampoline's bytes, and the
+ * two words the BSP hands to the AP it starts. */
+extern char x86_ap_trampoline[], x86_ap_trampoline_end[];
+extern uint64_t x86_ap_stack_top, x86_ap_index;
+static inline uint64_t x86_ap_trampoline_address(void) { return (uint64_t)x86_ap_trampoline; }
+static inline uint64_t x86_ap_trampoline_size(void) { return (uint64_t)(x86_ap_trampoline_end - x86_ap_trampoline); }
+static inline void x86_set_ap_start(uint64_t stack, uint64_t index) {
+    x86_ap_stack_top = stack; x86_ap_index = index; __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+/* A word another CPU writes (the AP's start status). */
+static inline uint64_t x86_atomic_load64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+static inline void x86_atomic_store64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
 #endif

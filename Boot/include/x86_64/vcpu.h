@@ -47,6 +47,9 @@ typedef struct x86_vcpu {
     uint64_t fast_calls;    /* exits answered in the port's run loop */
     uint64_t fs_base, gs_base;
     uint32_t com1_state[2]; /* the VirtualCOM1 registers */
+    uint64_t timer_deadline; /* RUM_HC_SET_TIMER: TSC value of the guest's one-shot timer, 0 if disarmed */
+    uint64_t injected;      /* virtual interrupts injected (all vectors) */
+    uint64_t clear_shadow;  /* HLT was skipped: drop its STI shadow from the interruptibility state at entry */
 } x86_vcpu_t;
 
 _Static_assert(__builtin_offsetof(x86_vcpu_t, rax) == V_RAX, "rax offset");

@@ -10,8 +10,10 @@
  * prints one line "smp: ..." that the emulator test reads. On aarch64 the
  * same steps use PSCI over HVC (CPU_ON, AFFINITY_INFO, CPU_OFF) and an SGI
  * written to ICC_SGI1R_EL1, which vCPU 1 polls for through its virtual CPU
- * interface (ICC_HPPIR1/IAR1/EOIR1) with interrupts masked in PSTATE. x86_64
- * gets a stub that says so.
+ * interface (ICC_HPPIR1/IAR1/EOIR1) with interrupts masked in PSTATE. On
+ * x86_64 they are Rumkv's VMCALLs RUM_HC_VCPU_START/STOP/STATUS and
+ * RUM_HC_SEND_IPI; vCPU 1 loads its own IDT with a gate for the IPI vector
+ * (0x22) and waits in `sti; hlt`.
  */
 #include <stdint.h>
 #include "rumpk.h"
@@ -211,10 +213,86 @@ int64_t payload_main(const rum_payload_services_t *s) {
     say(w, "smp: done\n");
     return 0;
 }
+#elif defined(__x86_64__)
+/* Rumkv's VMCALLs (rumabi.h): rax = function, rdi/rsi/rdx = arguments, rax = result. */
+static int64_t vmcall(uint64_t fn, uint64_t a0, uint64_t a1, uint64_t a2) {
+    __asm__ volatile("vmcall" : "+a"(fn) : "D"(a0), "S"(a1), "d"(a2) : "memory");
+    return (int64_t)fn;
+}
+
+static uint8_t stack1[8192] __attribute__((aligned(16)));
+__attribute__((used)) static volatile uint64_t reported_vcpu, got_ipi;
+/* vCPU 1's own IDT: only vector RUM_X86_VECTOR_IPI (0x22) has a gate. */
+static uint64_t idt1[2 * 0x23] __attribute__((aligned(16)));
+
+void smp_secondary_main(uint64_t vcpu);
+
+/* vCPU 1's first instruction: rdi = its vCPU number, rsi = arg = the top of its stack. */
+__attribute__((naked)) void smp_secondary(void) {
+    __asm__ volatile("movq %rsi, %rsp\n jmp smp_secondary_main");
+}
+
+/* The IPI vector: note it and return (iretq restores IF). */
+__attribute__((naked)) void smp_ipi_handler(void) {
+    __asm__ volatile("movq $1, got_ipi(%rip)\n iretq");
+}
+
+static void vc_write(const char *s) {
+    uint64_t n = 0;
+    while (s[n]) n++;
+    vmcall(RUM_HC_CONSOLE_WRITE, (uint64_t)(uintptr_t)s, n, 0);
+}
+
+void smp_secondary_main(uint64_t vcpu) {
+    vc_write("smp: vcpu 1 running\n");
+    reported_vcpu = vcpu + 1;
+    uint64_t h = (uint64_t)(uintptr_t)smp_ipi_handler;
+    uint16_t cs;
+    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
+    idt1[2 * 0x22] = (h & 0xFFFF) | (uint64_t)cs << 16 | 0x8Eull << 40 | ((h >> 16) & 0xFFFF) << 48;
+    idt1[2 * 0x22 + 1] = h >> 32;
+    struct __attribute__((packed)) { uint16_t limit; uint64_t base; } d = { sizeof idt1 - 1, (uint64_t)(uintptr_t)idt1 };
+    __asm__ volatile("lidt %0" :: "m"(d) : "memory");
+    while (!got_ipi) __asm__ volatile("sti; hlt; cli" ::: "memory");   /* Rumkv wakes the hlt for the IPI */
+    vc_write("smp: vcpu 1 got the IPI, stopping\n");
+    vmcall(RUM_HC_VCPU_STOP, 0, 0, 0);                                   /* does not return */
+    for (;;) __asm__ volatile("cli; hlt");
+}
+
+static int wait_for(volatile uint64_t *flag, const rum_payload_services_t *s) {
+    for (int i = 0; i < 2000 && !*flag; i++) s->sleep(s->timebase_hz / 1000);
+    return *flag != 0;
+}
+
+__attribute__((section(".text.payload_main")))
+int64_t payload_main(const rum_payload_services_t *s) {
+    if (s->magic != RUM_PAYLOAD_SERVICES_MAGIC) return 2;
+    write_fn w = s->write;
+    uint64_t entry = (uint64_t)(uintptr_t)smp_secondary, top = (uint64_t)(uintptr_t)(stack1 + sizeof stack1);
+    say(w, "smp: vcpu 1 status before start "); say_num(w, vmcall(RUM_HC_VCPU_STATUS, 1, 0, 0)); say(w, "\n");
+    say(w, "smp: vcpu_start(1) "); say_num(w, vmcall(RUM_HC_VCPU_START, 1, entry, top)); say(w, "\n");
+    if (!wait_for(&reported_vcpu, s)) { say(w, "smp: FAILED vcpu 1 never ran\n"); return 1; }
+    say(w, "smp: vcpu 1 reported vcpu id "); say_num(w, (int64_t)reported_vcpu - 1); say(w, "\n");
+    say(w, "smp: vcpu_start(1) again "); say_num(w, vmcall(RUM_HC_VCPU_START, 1, entry, top)); say(w, "\n");
+    say(w, "smp: send_ipi(vcpu 1) "); say_num(w, vmcall(RUM_HC_SEND_IPI, 1ull << 1, 0, 0)); say(w, "\n");
+    if (!wait_for(&got_ipi, s)) { say(w, "smp: FAILED vcpu 1 never saw the IPI\n"); return 1; }
+    int64_t status = 0;
+    for (int i = 0; i < 2000; i++) {
+        status = vmcall(RUM_HC_VCPU_STATUS, 1, 0, 0);
+        if (status == 1) break;
+        s->sleep(s->timebase_hz / 1000);
+    }
+    say(w, "smp: vcpu 1 status after vcpu_stop "); say_num(w, status); say(w, "\n");
+    say(w, "smp: vcpu_start(7) "); say_num(w, vmcall(RUM_HC_VCPU_START, 7, entry, top)); say(w, "\n");
+    say(w, "smp: vcpu_start(1, bad entry) "); say_num(w, vmcall(RUM_HC_VCPU_START, 1, 0x1000, 0)); say(w, "\n");
+    say(w, "smp: send_ipi(vcpu 5) "); say_num(w, vmcall(RUM_HC_SEND_IPI, 1ull << 5, 0, 0)); say(w, "\n");
+    say(w, "smp: done\n");
+    return 0;
+}
 #else
 __attribute__((section(".text.payload_main")))
 int64_t payload_main(const rum_payload_services_t *s) {
-    say(s->write, "smp: this payload drives SBI HSM or PSCI and runs on riscv64 and aarch64 only\n");
+    say(s->write, "smp: this payload runs on riscv64, aarch64 and x86_64 only\n");
     return 0;
 }
 #endif

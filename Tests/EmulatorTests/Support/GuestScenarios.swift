@@ -18,8 +18,10 @@ enum GuestScenarios {
     /// `exits`: the exit counters that must be non-zero in beta's `info` on this
     /// architecture (how an idle guest shows: wfi traps, or slice ticks where it polls).
     /// `cpu`: a QEMU CPU model other than the default; `bannerLines`: what the banner must also say.
+    /// `busyCPUs`: CPUs whose `stats` row must count guest exits (each ran guests);
+    /// `alphaLines`: lines alpha's backlog must show once its heartbeats advanced.
     static func runAndManage(_ arch: Arch, smp: Int = 2, cpus: String = "0,1", cpu: String? = nil, bannerLines: [String] = [],
-                             restarts: Int, exits nonZero: [String]) throws {
+                             restarts: Int, exits nonZero: [String], busyCPUs: [Int] = [], alphaLines: [String] = []) throws {
         let (s, banner) = try ConsoleSession.bootGuests("verbose-three", arch: arch, smp: smp, cpu: cpu,
                                                         harts: smp == 2 ? nil : smp)
         defer { s.terminate() }
@@ -28,6 +30,7 @@ enum GuestScenarios {
         XCTAssertTrue(banner.contains("guests: 3 in the boot bundle"), banner)
         XCTAssertTrue(banner.contains("alpha: started") && banner.contains("beta: started"), banner)
         XCTAssertFalse(banner.contains("gamma: started"), "gamma has autostart = false")
+        if !busyCPUs.isEmpty { XCTAssertFalse(banner.contains("did not start"), banner) }
         XCTAssertEqual(try s.row("gamma").state, "stopped")
         XCTAssertEqual(try s.command("start gamma"), "gamma: started")
 
@@ -49,6 +52,10 @@ enum GuestScenarios {
         sleep(2)
         let second = try ["alpha", "beta", "gamma"].map { try s.lastHeartbeat($0) }
         for (a, b) in zip(first, second) { XCTAssertGreaterThan(b, a, "heartbeats advance: \(first) -> \(second)") }
+        if !alphaLines.isEmpty {
+            let alpha = try s.backlog("alpha")
+            for line in alphaLines { XCTAssertTrue(alpha.contains(line), "\(line):\n\(alpha)") }
+        }
 
         let info = try s.command("info beta")
         XCTAssertTrue(info.contains("guest 1 'beta': running"), info)
@@ -62,6 +69,10 @@ enum GuestScenarios {
         let stats = try s.command("stats")
         XCTAssertTrue(stats.contains("cpu 0"), stats)
         XCTAssertNotNil(ConsoleParser.stats(stats).counts("beta"), "stats has a row per guest:\n\(stats)")
+        for c in busyCPUs {
+            let row = ConsoleParser.stats(stats).counts("cpu \(c)") ?? []
+            XCTAssertGreaterThan(row.reduce(0, +), 0, "cpu \(c) ran guests:\n\(stats)")
+        }
 
         // Errors.
         XCTAssertEqual(try s.command("start alpha"), "error: guest 'alpha' is already running")

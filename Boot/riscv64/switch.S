@@ -11,6 +11,7 @@
  * sscratch is 0 whenever the hypervisor itself runs.
  */
 #include "vcpu.h"
+#include "fastcalls.h"
 
     .section .text, "ax"
     .globl rumkv_vcpu_enter
@@ -73,9 +74,43 @@ rumkv_vcpu_resume:                  /* a0 = vcpu */
     ld      x10, 10*8(a0)
     sret
 
+/* One constant SBI BASE answer (fastcalls.h): a6 == fid -> a0 = 0, a1 = value. */
+#define FAST_BASE(fid, value) \
+    li      t5, fid;            \
+    bne     a6, t5, 1f;         \
+    li      a0, 0;              \
+    li      a1, value;          \
+    j       8f;                 \
+1:
+
 /* Guest trap, continued from rumkv_trap_entry: t6 = vcpu, guest t6 in sscratch. */
     .globl rumkv_guest_trap
 rumkv_guest_trap:
+    /* The constant SBI calls (fastcalls.h), with t5 as the only scratch. */
+    sd      t5, 30*8(t6)
+    csrr    t5, scause
+    addi    t5, t5, -10             /* ecall from VS-mode */
+    bnez    t5, 9f
+    li      t5, RV_SBI_BASE_EID
+    bne     a7, t5, 2f
+    RV_FAST_BASE(FAST_BASE)
+    j       9f                      /* probe_extension, unknown functions */
+2:  li      t5, RV_SBI_TIME_EID
+    bne     a7, t5, 9f
+    bnez    a6, 9f
+    csrw    0x24D, a0               /* vstimecmp = the deadline */
+    li      a0, 0
+    li      a1, 0
+8:  csrr    t5, sepc                /* answered: past the ecall, counted, back to the guest */
+    addi    t5, t5, 4
+    csrw    sepc, t5
+    ld      t5, VC_FAST_CALLS(t6)
+    addi    t5, t5, 1
+    sd      t5, VC_FAST_CALLS(t6)
+    ld      t5, 30*8(t6)
+    csrrw   t6, sscratch, t6        /* guest t6 back; sscratch = vcpu again */
+    sret
+9:  ld      t5, 30*8(t6)
     sd      x1, 1*8(t6)
     sd      x2, 2*8(t6)
     sd      x3, 3*8(t6)

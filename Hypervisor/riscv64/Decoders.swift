@@ -77,6 +77,20 @@ public enum SBIExtension {
     public static let legacyGetchar: UInt64 = 0x02
     public static let legacyShutdown: UInt64 = 0x08
 
+    /// SBI BASE answers that depend on no argument: spec version 2.0 (fid 0),
+    /// Rumkv's implementation id "RUK" and version 1.0 (1, 2), no mvendorid,
+    /// marchid or mimpid (4-6); nil for probe_extension (3, depends on a0) and
+    /// unknown functions. switch.S answers these in place (fastcalls.h).
+    public static func baseConstant(_ fid: UInt64) -> Int64? {
+        switch fid {
+        case 0: 0x0200_0000
+        case 1: 0x52_554B
+        case 2: 0x0001_0000
+        case 4, 5, 6: 0
+        default: nil
+        }
+    }
+
     public static func supported(_ eid: UInt64) -> Bool {
         switch eid {
         case base, time, ipi, rfence, hsm, srst, dbcn, rumkv, legacySetTimer, legacyPutchar,

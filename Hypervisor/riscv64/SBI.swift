@@ -80,12 +80,8 @@ func uartFastPath(_ v: UnsafeMutablePointer<rv_vcpu_t>) -> Bool {
     let gpa = rv_read_htval() << 2 | (v.pointee.stval & 3)
     guard gpa >= w.base, gpa - w.base < RUM_VUART_SIZE,
           let a = GuestInstruction.loadStore(v, at: GuestPhysicalAddress(gpa)) else { return false }
-    // A contended lock sleeps in lockWait, which uses stimecmp as its backstop and then
-    // disarms it: the slice deadline of the running vCPU is put back afterwards.
-    let sliceEnd = rv_read_stimecmp()
-    let value = GuestUART<RISCV64>.fastAccess(slot: w.slot, a)
-    rv_write_stimecmp(sliceEnd)
-    guard let value else { return false }
+    // A contended lock sleeps in lockWait, which keeps the slice deadline in stimecmp.
+    guard let value = GuestUART<RISCV64>.fastAccess(slot: w.slot, a) else { return false }
     RISCV64.vcpuCompleteMMIO(v, a, value: value)
     return true
 }

@@ -266,13 +266,16 @@ extension RISCV64: GuestHosting {
     }
 
     /// The big lock is held elsewhere: sleep until its holder's `lockWake`
-    /// IPI (or 1 ms, a backstop). An IPI that came first leaves SSIP
-    /// pending, so wfi returns at once.
+    /// IPI, or 1 ms (a backstop). The slice deadline in stimecmp is kept (a
+    /// trap fast path that takes the lock resumes its guest directly), and
+    /// SSIP is left pending: it may be a kick for the vCPU this hart runs,
+    /// which must make it exit when it is resumed. A pending SSIP makes wfi
+    /// return at once, so a CPU with a kick pending spins instead of sleeping.
     public static func lockWait() {
-        rv_write_stimecmp(rv_read_time() &+ timebaseHz / 1000)
+        let deadline = rv_read_stimecmp()
+        rv_write_stimecmp(min(deadline, rv_read_time() &+ timebaseHz / 1000))
         rv_wfi()
-        rv_write_stimecmp(UInt64.max)
-        rv_clear_sip_ssip()
+        rv_write_stimecmp(deadline)
     }
 
     public static func lockWake(_ cpus: UInt64) {

@@ -19,6 +19,8 @@
 #define VC_STVAL    0x1A0
 #define VC_HTVAL    0x1A8
 #define VC_HTINST   0x1B0
+#define VC_VSTIMECMP 0x200
+#define VC_FAST_CALLS 0x208
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -54,6 +56,8 @@ _Static_assert(__builtin_offsetof(rv_vcpu_t, host_sp) == VC_HOST_SP, "host_sp");
 _Static_assert(__builtin_offsetof(rv_vcpu_t, host) == VC_HOST, "host");
 _Static_assert(__builtin_offsetof(rv_vcpu_t, scause) == VC_SCAUSE, "scause");
 _Static_assert(__builtin_offsetof(rv_vcpu_t, htinst) == VC_HTINST, "htinst");
+_Static_assert(__builtin_offsetof(rv_vcpu_t, vstimecmp) == VC_VSTIMECMP, "vstimecmp");
+_Static_assert(__builtin_offsetof(rv_vcpu_t, fast_calls) == VC_FAST_CALLS, "fast_calls");
 
 /* switch.S */
 void rumkv_vcpu_enter(rv_vcpu_t *vcpu);
